@@ -1,0 +1,175 @@
+//! Layered loading with figment.
+
+use super::validate::{validate, ConfigError, Problem};
+use super::Config;
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use std::path::{Path, PathBuf};
+
+/// The defaults compiled into the binary (the same text as `config/default.toml`).
+const BUILT_IN: &str = include_str!("../../config/default.toml");
+
+/// Where configuration comes from, besides the built-in defaults and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    /// `config/default.toml` to layer over the built-in defaults; `None` to look in the working directory.
+    pub defaults_file: Option<PathBuf>,
+    /// The operator's file (`--config` / `USMCA_CONFIG`).
+    pub file: Option<PathBuf>,
+    /// Read environment variables (tests turn this off for isolation).
+    pub use_env: bool,
+}
+
+/// Loads and validates the configuration from defaults, `config/default.toml`, `file` and the environment.
+pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+    load_from(&ConfigSource {
+        defaults_file: None,
+        file: file.map(Path::to_path_buf),
+        use_env: true,
+    })
+}
+
+/// Loads and validates the configuration from an explicit set of sources.
+pub fn load_from(source: &ConfigSource) -> Result<Config, ConfigError> {
+    let mut fig = Figment::from(Toml::string(BUILT_IN));
+    let defaults = source
+        .defaults_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("config/default.toml"));
+    if defaults.is_file() {
+        fig = fig.merge(Toml::file(&defaults));
+    }
+    if let Some(path) = &source.file {
+        if !path.is_file() {
+            return Err(ConfigError::Invalid(vec![Problem::new(
+                "--config",
+                format!("file {} does not exist or is not a file", path.display()),
+            )]));
+        }
+        fig = fig.merge(Toml::file(path));
+    }
+    if source.use_env {
+        fig = fig
+            .merge(
+                Env::raw()
+                    .only(&["DISCORD_TOKEN"])
+                    .map(|_| "discord.token".into()),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
+            .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
+            .merge(Env::prefixed("USMCA_").ignore(&["CONFIG"]).split("__"));
+    }
+    extract_all(&fig)
+}
+
+/// Extracts section by section so that a type error in one section does not hide the others,
+/// then runs the semantic checks.
+fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
+    let mut problems = Vec::new();
+
+    // Unknown top-level sections (typos such as USMCA_THRESHOLD__WARN) are errors, not silently ignored.
+    const SECTIONS: [&str; 14] = [
+        "discord",
+        "database",
+        "redis",
+        "model",
+        "thresholds",
+        "enforcement",
+        "behaviour",
+        "brigade",
+        "exemptions",
+        "storage",
+        "limits",
+        "http",
+        "log",
+        "shutdown",
+    ];
+    if let Ok(dict) = fig.extract::<figment::value::Dict>() {
+        for key in dict.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                problems.push(Problem::new(
+                    key,
+                    format!("unknown section; expected one of: {}", SECTIONS.join(", ")),
+                ));
+            }
+        }
+    }
+
+    // A section that fails to parse is replaced by its built-in default, so that the semantic
+    // checks still run on everything else and the operator sees every problem in one go.
+    let builtin = Figment::from(Toml::string(BUILT_IN));
+    macro_rules! section {
+        ($name:literal) => {
+            match fig.extract_inner($name) {
+                Ok(v) => v,
+                Err(e) => {
+                    for err in e {
+                        problems.push(figment_problem($name, &err));
+                    }
+                    builtin
+                        .extract_inner($name)
+                        .expect("built-in defaults parse (checked by a unit test)")
+                }
+            }
+        };
+    }
+    let config = Config {
+        discord: section!("discord"),
+        database: section!("database"),
+        redis: section!("redis"),
+        model: section!("model"),
+        thresholds: section!("thresholds"),
+        enforcement: section!("enforcement"),
+        behaviour: section!("behaviour"),
+        brigade: section!("brigade"),
+        exemptions: section!("exemptions"),
+        storage: section!("storage"),
+        limits: section!("limits"),
+        http: section!("http"),
+        log: section!("log"),
+        shutdown: section!("shutdown"),
+    };
+    problems.extend(validate(&config));
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// Turns a figment error into a problem naming the full key and where the value came from.
+fn figment_problem(section: &str, err: &figment::Error) -> Problem {
+    // figment appends the section to the path; rebuild it as section.field.
+    let rest: Vec<&str> = err
+        .path
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != section)
+        .collect();
+    let key = if rest.is_empty() {
+        section.to_string()
+    } else {
+        format!("{section}.{}", rest.join("."))
+    };
+    let origin = err
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    Problem::new(key, format!("{}{origin}", err.kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_parse_and_validate() {
+        let c = load_from(&ConfigSource::default()).expect("defaults are valid");
+        assert!(c.thresholds.warn < c.thresholds.ban);
+    }
+}

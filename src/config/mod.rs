@@ -1,0 +1,282 @@
+//! Configuration: built-in defaults ← `config/default.toml` ← optional file ← environment,
+//! validated at start-up with every problem reported at once.
+
+mod duration;
+mod load;
+mod secret;
+mod validate;
+
+pub use duration::DurationSpec;
+pub use load::{load, load_from, ConfigSource};
+pub use secret::{Secret, SecretUrl};
+pub use validate::{ConfigError, Problem, ShardSpec};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Discord's upper bound for a member timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(28 * 24 * 3600);
+
+/// The whole configuration of one process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Gateway and REST settings.
+    pub discord: DiscordConfig,
+    /// Postgres.
+    pub database: DatabaseConfig,
+    /// Redis.
+    pub redis: RedisConfig,
+    /// Classifier model and runtime.
+    pub model: ModelConfig,
+    /// Behaviour-score thresholds for each punishment level.
+    pub thresholds: Thresholds,
+    /// How decisions turn into actions.
+    pub enforcement: EnforcementConfig,
+    /// Behaviour scorer weights and windows.
+    pub behaviour: BehaviourConfig,
+    /// Raid and brigade detection.
+    pub brigade: BrigadeConfig,
+    /// Who and where is never punished automatically.
+    pub exemptions: Exemptions,
+    /// What is stored and for how long.
+    pub storage: StorageConfig,
+    /// Rate limits for commands and the bot's own actions.
+    pub limits: LimitsConfig,
+    /// Health and metrics listener.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownConfig,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Bot token (`DISCORD_TOKEN`).
+    pub token: Secret,
+    /// API base URL; empty means Discord itself.
+    pub api_base: String,
+    /// "auto" or "FIRST-LAST/TOTAL".
+    pub shards: String,
+    /// Role ids allowed to use moderator commands.
+    pub moderator_roles: Vec<u64>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Postgres URL (`DATABASE_URL`).
+    pub url: SecretUrl,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// Apply migrations when the daemon starts.
+    pub migrate_on_start: bool,
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Redis URL (`REDIS_URL`).
+    pub url: SecretUrl,
+    /// Prefix for every key.
+    pub key_prefix: String,
+}
+
+/// `[model]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Directory with `model.toml`.
+    pub dir: PathBuf,
+    /// Explicit path to `libonnxruntime.so`; empty to search the usual places.
+    pub runtime_path: String,
+    /// "cpu" or "cuda".
+    pub device: String,
+    /// ONNX Runtime intra-op threads.
+    pub intra_threads: usize,
+    /// Largest micro-batch.
+    pub max_batch: usize,
+    /// Longest wait for a micro-batch to fill.
+    pub max_wait: DurationSpec,
+    /// Bounded queue length in front of the inference worker.
+    pub queue_capacity: usize,
+}
+
+/// `[thresholds]`: behaviour score at which each punishment starts. Strictly increasing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Warning.
+    pub warn: f64,
+    /// Timeout.
+    pub timeout: f64,
+    /// Kick.
+    pub kick: f64,
+    /// Ban.
+    pub ban: f64,
+}
+
+/// `[enforcement]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementConfig {
+    /// Score at which the message itself is deleted.
+    pub delete_at: f64,
+    /// Successive timeout durations.
+    pub timeout_ladder: Vec<DurationSpec>,
+    /// Minimum gap between automatic punishments of one member.
+    pub cooldown: DurationSpec,
+    /// Strike-point half-life.
+    pub strike_half_life: DurationSpec,
+    /// Message history deleted with a ban.
+    pub ban_delete_messages: DurationSpec,
+    /// Record decisions without acting.
+    pub dry_run: bool,
+}
+
+/// `[behaviour]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourConfig {
+    /// Weight per classifier label.
+    pub label_weights: BTreeMap<String, f64>,
+    /// Half-life of decayed toxicity.
+    pub history_half_life: DurationSpec,
+    /// Accounts younger than this are "new".
+    pub new_account_age: DurationSpec,
+    /// Members who joined less than this ago are "new".
+    pub new_member_age: DurationSpec,
+    /// Messages per minute where velocity starts to count.
+    pub velocity_per_minute: f64,
+    /// Clean messages that make a member long-standing.
+    pub clean_history_messages: u64,
+}
+
+/// `[brigade]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrigadeConfig {
+    /// Joins that make a surge ...
+    pub join_surge_count: u32,
+    /// ... within this window.
+    pub join_surge_window: DurationSpec,
+    /// Distinct new members toxic in one channel ...
+    pub coordinated_count: u32,
+    /// ... within this window.
+    pub coordinated_window: DurationSpec,
+    /// Distinct members directing toxicity at one user ...
+    pub harassment_count: u32,
+    /// ... within this window.
+    pub harassment_window: DurationSpec,
+    /// Accounts posting one normalised text ...
+    pub duplicate_count: u32,
+    /// ... within this window.
+    pub duplicate_window: DurationSpec,
+    /// Joins this long before an incident count as participants.
+    pub lookback: DurationSpec,
+    /// Quiet time that ends an incident.
+    pub quiet_period: DurationSpec,
+    /// Channel slow-mode during an incident (0 disables).
+    pub slowmode: DurationSpec,
+    /// Time out participating new accounts.
+    pub timeout_new_accounts: bool,
+    /// Timeout given to participants.
+    pub participant_timeout: DurationSpec,
+}
+
+/// `[exemptions]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exemptions {
+    /// Role ids.
+    pub roles: Vec<u64>,
+    /// Channel ids.
+    pub channels: Vec<u64>,
+    /// User ids.
+    pub users: Vec<u64>,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Store message text (guilds can override).
+    pub store_content: bool,
+    /// How long stored text is kept.
+    pub content_retention: DurationSpec,
+    /// How often the retention purge runs.
+    pub purge_interval: DurationSpec,
+    /// Batched writer flush interval.
+    pub writer_flush: DurationSpec,
+    /// Batched writer flush size.
+    pub writer_batch_rows: usize,
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Moderator commands per user per minute.
+    pub commands_per_minute: u32,
+    /// Automatic actions per guild per minute.
+    pub actions_per_minute: u32,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address for /healthz, /readyz, /metrics.
+    pub addr: String,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `RUST_LOG`-style filter.
+    pub filter: String,
+    /// "text" or "json".
+    pub format: String,
+}
+
+/// `[shutdown]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Hard deadline for graceful shutdown.
+    pub deadline: DurationSpec,
+}
+
+impl Config {
+    /// Renders the effective configuration as TOML with every secret redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# could not render configuration: {e}\n"))
+    }
+
+    /// Whether a Discord API base override is configured.
+    pub fn api_base(&self) -> Option<&str> {
+        let b = self.discord.api_base.trim();
+        (!b.is_empty()).then_some(b)
+    }
+}
+
+impl Thresholds {
+    /// The thresholds as (key, value) pairs in their required order.
+    pub fn ordered(&self) -> [(&'static str, f64); 4] {
+        [
+            ("thresholds.warn", self.warn),
+            ("thresholds.timeout", self.timeout),
+            ("thresholds.kick", self.kick),
+            ("thresholds.ban", self.ban),
+        ]
+    }
+}

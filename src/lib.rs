@@ -1,0 +1,12 @@
+//! usmca-bot: a self-hosted Discord moderation daemon.
+//!
+//! The pipeline, stage by stage (see [`pipeline`] for the flow in one place):
+//! [`config`] → [`classifier`] (ONNX toxicity model) → [`state`] (sliding windows, Redis or in-process)
+//! → behaviour scoring → brigade detection → decision → enforcement, with [`storage`] keeping the
+//! audit trail.
+
+pub mod classifier;
+pub mod cli;
+pub mod config;
+pub mod state;
+pub mod telemetry;
