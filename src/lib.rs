@@ -9,6 +9,7 @@ pub mod classifier;
 pub mod cli;
 pub mod config;
 pub mod evaluate;
+pub mod http;
 pub mod scan;
 pub mod state;
 pub mod telemetry;

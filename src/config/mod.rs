@@ -3,11 +3,15 @@
 
 mod duration;
 mod load;
+mod reload;
 mod secret;
 mod validate;
 
 pub use duration::DurationSpec;
 pub use load::{load, load_from, ConfigSource};
+#[cfg(unix)]
+pub use reload::spawn_sighup_reloader;
+pub use reload::LiveConfig;
 pub use secret::{Secret, SecretUrl};
 pub use validate::{ConfigError, Problem, ShardSpec};
 

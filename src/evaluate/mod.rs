@@ -65,7 +65,10 @@ pub enum EvalError {
 }
 
 fn csv_err(path: &Path, e: csv::Error) -> EvalError {
-    let at = e.position().map(|p| format!(" (record {}, line {})", p.record(), p.line())).unwrap_or_default();
+    let at = e
+        .position()
+        .map(|p| format!(" (record {}, line {})", p.record(), p.line()))
+        .unwrap_or_default();
     EvalError::Csv {
         path: path.to_path_buf(),
         message: format!("{e}{at}"),
@@ -73,11 +76,14 @@ fn csv_err(path: &Path, e: csv::Error) -> EvalError {
 }
 
 fn column(path: &Path, headers: &csv::StringRecord, name: &str) -> Result<usize, EvalError> {
-    headers.iter().position(|h| h == name).ok_or_else(|| EvalError::MissingColumn {
-        path: path.to_path_buf(),
-        column: name.to_string(),
-        available: headers.iter().collect::<Vec<_>>().join(", "),
-    })
+    headers
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| EvalError::MissingColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            available: headers.iter().collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// Reads the dataset described by `spec`.
@@ -91,22 +97,34 @@ pub fn load_dataset(spec: &DatasetSpec) -> Result<Dataset, EvalError> {
         .flexible(false)
         .from_path(&spec.path)
         .map_err(|e| csv_err(&spec.path, e))?;
-    let headers = reader.headers().map_err(|e| csv_err(&spec.path, e))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_err(&spec.path, e))?
+        .clone();
     let text_col = column(&spec.path, &headers, &spec.text_column)?;
 
     // Labels come from the same file, or from a second one joined on an id column.
     let (label_col, joined) = match &spec.labels_file {
-        None => (Some(column(&spec.path, &headers, &spec.label_column)?), None),
+        None => (
+            Some(column(&spec.path, &headers, &spec.label_column)?),
+            None,
+        ),
         Some(lpath) => {
             let mut lr = csv::Reader::from_path(lpath).map_err(|e| csv_err(lpath, e))?;
             let lh = lr.headers().map_err(|e| csv_err(lpath, e))?.clone();
-            let (id_i, label_i) = (column(lpath, &lh, &spec.id_column)?, column(lpath, &lh, &spec.label_column)?);
+            let (id_i, label_i) = (
+                column(lpath, &lh, &spec.id_column)?,
+                column(lpath, &lh, &spec.label_column)?,
+            );
             let mut map = HashMap::new();
             for rec in lr.records() {
                 let rec = rec.map_err(|e| csv_err(lpath, e))?;
                 map.insert(rec[id_i].to_string(), rec[label_i].trim().to_string());
             }
-            (None, Some((column(&spec.path, &headers, &spec.id_column)?, map)))
+            (
+                None,
+                Some((column(&spec.path, &headers, &spec.id_column)?, map)),
+            )
         }
     };
 
@@ -123,7 +141,8 @@ pub fn load_dataset(spec: &DatasetSpec) -> Result<Dataset, EvalError> {
         };
         match label {
             Some(l) if !spec.skip.contains(&l) => {
-                ds.labels.push(positive.iter().any(|p| p.eq_ignore_ascii_case(&l)));
+                ds.labels
+                    .push(positive.iter().any(|p| p.eq_ignore_ascii_case(&l)));
                 ds.texts.push(rec[text_col].to_string());
             }
             _ => ds.skipped += 1,
@@ -162,7 +181,13 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// Computes every metric for `scores` against `ds`, at the named thresholds.
-    pub fn compute(model: &str, score: &str, ds: &Dataset, scores: &[f64], thresholds: &[(String, f64)]) -> Self {
+    pub fn compute(
+        model: &str,
+        score: &str,
+        ds: &Dataset,
+        scores: &[f64],
+        thresholds: &[(String, f64)],
+    ) -> Self {
         Evaluation {
             model: model.to_string(),
             score: score.to_string(),
@@ -236,7 +261,10 @@ mod tests {
             limit: None,
         })
         .unwrap();
-        assert_eq!(ds.texts, vec!["hello, there".to_string(), "you idiot".to_string()]);
+        assert_eq!(
+            ds.texts,
+            vec!["hello, there".to_string(), "you idiot".to_string()]
+        );
         assert_eq!(ds.labels, vec![false, true]);
         assert_eq!(ds.skipped, 1);
     }
@@ -258,6 +286,9 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(err.contains("no column \"text\"") && err.contains("tweet, class"), "{err}");
+        assert!(
+            err.contains("no column \"text\"") && err.contains("tweet, class"),
+            "{err}"
+        );
     }
 }

@@ -112,7 +112,9 @@ fn is_single_document(head: &[u8]) -> bool {
     }
     let first_line = trimmed.lines().next().unwrap_or("");
     serde_json::from_str::<Value>(first_line).is_err()
-        || ["\"guild\"", "\"messages\""].iter().any(|k| first_line.contains(k))
+        || ["\"guild\"", "\"messages\""]
+            .iter()
+            .any(|k| first_line.contains(k))
 }
 
 #[derive(Deserialize)]
@@ -178,8 +180,16 @@ fn read_dce(path: &Path, reader: impl Read) -> Result<Export, InputError> {
             format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column())
         },
     })?;
-    let guild_id = file.guild.as_ref().map(|g| g.id.clone()).filter(|s| !s.is_empty());
-    let channel_id = file.channel.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+    let guild_id = file
+        .guild
+        .as_ref()
+        .map(|g| g.id.clone())
+        .filter(|s| !s.is_empty());
+    let channel_id = file
+        .channel
+        .as_ref()
+        .map(|c| c.id.clone())
+        .unwrap_or_default();
     let mut export = Export {
         guild_name: file.guild.and_then(|g| g.name),
         channel_name: file.channel.and_then(|c| c.name),
@@ -283,7 +293,10 @@ fn read_jsonl(path: &Path, reader: impl BufRead) -> Result<Export, InputError> {
             Err(reason) => export.malformed.push(Malformed { location, reason }),
         }
     }
-    if export.messages.is_empty() && !export.malformed.is_empty() && export.malformed.len() == count_lines(path) {
+    if export.messages.is_empty()
+        && !export.malformed.is_empty()
+        && export.malformed.len() == count_lines(path)
+    {
         return Err(InputError::Format {
             path: path.to_path_buf(),
             message: format!(
@@ -347,9 +360,9 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 /// Accepts ids written as strings or numbers (snowflakes overflow JavaScript numbers, so exports use strings).
 fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    value_id(&v)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| serde::de::Error::custom(format!("expected an id (string or number), got {v}")))
+    value_id(&v).filter(|s| !s.is_empty()).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected an id (string or number), got {v}"))
+    })
 }
 
 fn opt_id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

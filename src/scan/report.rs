@@ -13,9 +13,13 @@ pub struct LabelScores(pub Vec<(String, f32)>);
 impl LabelScores {
     /// The highest-scoring label and its probability.
     pub fn max(&self) -> (&str, f32) {
-        self.0
-            .iter()
-            .fold(("", f32::NEG_INFINITY), |best, (l, v)| if *v > best.1 { (l, *v) } else { best })
+        self.0.iter().fold(("", f32::NEG_INFINITY), |best, (l, v)| {
+            if *v > best.1 {
+                (l, *v)
+            } else {
+                best
+            }
+        })
     }
 }
 
@@ -151,7 +155,12 @@ impl Summary {
             }
         }
         if self.top_n > 0 {
-            self.top.push((row.max_score, row.max_label.clone(), msg.author_id.clone(), msg.content.clone()));
+            self.top.push((
+                row.max_score,
+                row.max_label.clone(),
+                msg.author_id.clone(),
+                msg.content.clone(),
+            ));
             // Keep memory bounded on huge exports: trim to the best N now and then.
             if self.top.len() >= self.top_n * 8 {
                 self.trim_top();
@@ -174,7 +183,11 @@ impl Summary {
         self.trim_top();
         writeln!(out, "Scanned {} message(s) from {source}", self.total)?;
         if !self.malformed.is_empty() {
-            writeln!(out, "Skipped {} malformed message(s):", self.malformed.len())?;
+            writeln!(
+                out,
+                "Skipped {} malformed message(s):",
+                self.malformed.len()
+            )?;
             for m in self.malformed.iter().take(10) {
                 writeln!(out, "  {}: {}", m.location, truncate(&m.reason, 120))?;
             }
@@ -201,13 +214,22 @@ impl Summary {
                 }
             }
         }
-        let mut authors: Vec<(&String, &AuthorStats)> = self.authors.iter().filter(|(_, a)| a.flagged > 0).collect();
-        authors.sort_by(|a, b| b.1.flagged.cmp(&a.1.flagged).then(b.1.max_score.total_cmp(&a.1.max_score)));
+        let mut authors: Vec<(&String, &AuthorStats)> =
+            self.authors.iter().filter(|(_, a)| a.flagged > 0).collect();
+        authors.sort_by(|a, b| {
+            b.1.flagged
+                .cmp(&a.1.flagged)
+                .then(b.1.max_score.total_cmp(&a.1.max_score))
+        });
         writeln!(out, "\nTop offending users")?;
         if authors.is_empty() {
             writeln!(out, "  (none)")?;
         } else {
-            writeln!(out, "{:<22} {:<16} {:>8} {:>8} {:>6} {:>8}", "user id", "name", "messages", "flagged", "max", "actions")?;
+            writeln!(
+                out,
+                "{:<22} {:<16} {:>8} {:>8} {:>6} {:>8}",
+                "user id", "name", "messages", "flagged", "max", "actions"
+            )?;
             for (id, a) in authors.iter().take(self.top_n.max(1)) {
                 writeln!(
                     out,
@@ -223,8 +245,17 @@ impl Summary {
         }
         writeln!(out, "\nMost toxic messages")?;
         for (score, label, author, content) in &self.top {
-            let name = self.authors.get(author).and_then(|a| a.name.as_deref()).unwrap_or(author);
-            writeln!(out, "  {score:.3} {label:<14} {:<16} {}", truncate(name, 16), truncate(&one_line(content), 90))?;
+            let name = self
+                .authors
+                .get(author)
+                .and_then(|a| a.name.as_deref())
+                .unwrap_or(author);
+            writeln!(
+                out,
+                "  {score:.3} {label:<14} {:<16} {}",
+                truncate(name, 16),
+                truncate(&one_line(content), 90)
+            )?;
         }
         if !self.incidents.is_empty() {
             writeln!(out, "\nIncidents")?;
@@ -237,8 +268,18 @@ impl Summary {
 }
 
 fn incident_line(inc: &serde_json::Value) -> String {
-    let get = |k: &str| inc.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-    let participants = inc.get("participants").and_then(|p| p.as_array()).map(Vec::len).unwrap_or(0);
+    let get = |k: &str| {
+        inc.get(k).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+    };
+    let participants = inc
+        .get("participants")
+        .and_then(|p| p.as_array())
+        .map(Vec::len)
+        .unwrap_or(0);
     format!(
         "{} in channel {} from {} to {}: {} participant(s); response: {}",
         get("kind").unwrap_or_default(),
@@ -311,7 +352,12 @@ mod tests {
     #[test]
     fn summary_counts_flags_and_ranks_offenders() {
         let mut s = Summary::new(vec!["toxic".into(), "insult".into()], 0.5, 2);
-        for (id, author, t, i) in [("1", "a", 0.9, 0.1), ("2", "a", 0.8, 0.7), ("3", "b", 0.1, 0.6), ("4", "c", 0.1, 0.1)] {
+        for (id, author, t, i) in [
+            ("1", "a", 0.9, 0.1),
+            ("2", "a", 0.8, 0.7),
+            ("3", "b", 0.1, 0.6),
+            ("4", "c", 0.1, 0.1),
+        ] {
             let m = msg(id, author);
             s.add(&m, &Row::new(&m, scores(t, i)));
         }
@@ -319,12 +365,23 @@ mod tests {
         s.print_table(&mut out, "test").unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("Scanned 4 message(s)"), "{text}");
-        assert!(text.contains("Flagged (any label >= 0.50): 3 (75.0%)"), "{text}");
+        assert!(
+            text.contains("Flagged (any label >= 0.50): 3 (75.0%)"),
+            "{text}"
+        );
         let a = text.find("usera").unwrap();
         let b = text.find("userb").unwrap();
-        assert!(a < b, "the author with more flagged messages ranks first:\n{text}");
+        assert!(
+            a < b,
+            "the author with more flagged messages ranks first:\n{text}"
+        );
         // Only the top 2 messages are listed.
-        let listed = text.split("Most toxic messages").nth(1).unwrap().lines().filter(|l| !l.is_empty());
+        let listed = text
+            .split("Most toxic messages")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty());
         assert_eq!(listed.count(), 2, "{text}");
     }
 }
