@@ -182,11 +182,12 @@ fn leet(c: char) -> Option<char> {
 }
 
 /// Maps leet characters that sit between letters (or lead into / trail a letter run for
-/// digits and `$`), only in words that contain at least two ASCII letters: "1d10t" → "idiot",
+/// digits and `$`), only in words of three or more characters with an ASCII letter: "1d10t" → "idiot",
 /// but "2024", "@user" and "wow!" are left alone.
 fn unleet(word: &str) -> Option<String> {
     let chars: Vec<char> = word.chars().collect();
-    if chars.iter().filter(|c| c.is_ascii_alphabetic()).count() < 2
+    if chars.len() < 3
+        || !chars.iter().any(|c| c.is_ascii_alphabetic())
         || !chars.iter().any(|&c| leet(c).is_some())
     {
         return None;
