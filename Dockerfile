@@ -19,7 +19,7 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin usmca-b
 FROM python:3.11-slim-bookworm AS onnxruntime
 ARG ORT_VERSION
 COPY scripts/setup-onnxruntime.sh /tmp/setup-onnxruntime.sh
-RUN ORT_VERSION=${ORT_VERSION} USMCA_ORT_DIR=/ort bash /tmp/setup-onnxruntime.sh
+RUN ORT_VERSION=${ORT_VERSION} DEST=/ort bash /tmp/setup-onnxruntime.sh
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim

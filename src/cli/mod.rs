@@ -2,6 +2,8 @@
 
 mod classify;
 mod config_cmd;
+mod evaluate;
+mod scan;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -37,6 +39,10 @@ pub enum Command {
         /// Texts to classify; read stdin line by line when none are given.
         texts: Vec<String>,
     },
+    /// Classify every message of a chat export and report (offline: no Discord, database or Redis needed).
+    Scan(scan::ScanArgs),
+    /// Measure the model on a labelled CSV: ROC-AUC, average precision, precision/recall/F1 at the thresholds.
+    Evaluate(evaluate::EvaluateArgs),
     /// Inspect the configuration.
     Config {
         /// What to do with it.
@@ -61,6 +67,8 @@ pub fn main() -> ExitCode {
             action: ConfigAction::Check,
         } => config_cmd::check(cli.config.as_deref()),
         Command::Classify { json, texts } => classify::run(cli.config.as_deref(), json, texts),
+        Command::Scan(args) => scan::run(args, cli.config.as_deref()),
+        Command::Evaluate(args) => evaluate::run(args, cli.config.as_deref()),
         Command::Run => {
             eprintln!("error: the Discord daemon is not part of this build yet");
             ExitCode::FAILURE

@@ -2,7 +2,7 @@
 
 use super::validate::{validate, ConfigError, Problem};
 use super::Config;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use std::path::{Path, PathBuf};
 
@@ -99,22 +99,12 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
         }
     }
 
-    // A section that fails to parse is replaced by its built-in default, so that the semantic
-    // checks still run on everything else and the operator sees every problem in one go.
+    // A field that fails to parse is reported and replaced by its built-in default, so that the
+    // rest of its section and the semantic checks still run: the operator sees every problem at once.
     let builtin = Figment::from(Toml::string(BUILT_IN));
     macro_rules! section {
         ($name:literal) => {
-            match fig.extract_inner($name) {
-                Ok(v) => v,
-                Err(e) => {
-                    for err in e {
-                        problems.push(figment_problem($name, &err));
-                    }
-                    builtin
-                        .extract_inner($name)
-                        .expect("built-in defaults parse (checked by a unit test)")
-                }
-            }
+            extract_section(fig, &builtin, $name, &mut problems)
         };
     }
     let config = Config {
@@ -139,6 +129,40 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
     } else {
         Err(ConfigError::Invalid(problems))
     }
+}
+
+fn extract_section<T: serde::de::DeserializeOwned>(
+    fig: &Figment,
+    builtin: &Figment,
+    section: &str,
+    problems: &mut Vec<Problem>,
+) -> T {
+    let mut local = fig.clone();
+    // Each round fixes at least one field; a section has far fewer than 64.
+    for _ in 0..64 {
+        match local.extract_inner::<T>(section) {
+            Ok(v) => return v,
+            Err(errors) => {
+                let mut patched = false;
+                for err in errors {
+                    let problem = figment_problem(section, &err);
+                    if let Ok(default) = builtin.find_value(&problem.key) {
+                        local = local.merge(Serialized::default(&problem.key, default));
+                        patched = true;
+                    }
+                    if !problems.contains(&problem) {
+                        problems.push(problem);
+                    }
+                }
+                if !patched {
+                    break;
+                }
+            }
+        }
+    }
+    builtin
+        .extract_inner(section)
+        .expect("built-in defaults parse (checked by a unit test)")
 }
 
 /// Turns a figment error into a problem naming the full key and where the value came from.

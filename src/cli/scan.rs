@@ -1,0 +1,153 @@
+//! `usmca-bot scan FILE`: classify every message of a chat export and report, offline.
+
+use crate::classifier::Classifier;
+use crate::scan::{read_export, LabelScores, Row, Summary};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Summary tables for people.
+    Table,
+    /// One JSON object per message.
+    Jsonl,
+    /// One JSON report object: messages, actions, incidents.
+    Json,
+}
+
+/// Arguments of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// DiscordChatExporter JSON export, or JSON lines with id, author_id, channel_id, timestamp, content.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Probability at or above which a label counts as flagged in the summary.
+    #[arg(long, default_value_t = 0.5, value_name = "P")]
+    pub flag_at: f64,
+    /// How many offenders and messages the table lists.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+/// Messages classified per request to the inference worker.
+const CHUNK: usize = 256;
+
+/// Runs `scan`.
+pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
+    if !(0.0..=1.0).contains(&args.flag_at) {
+        eprintln!(
+            "error: --flag-at must be between 0 and 1, got {}",
+            args.flag_at
+        );
+        return ExitCode::from(super::EXIT_CONFIG);
+    }
+    let config = match super::load_config(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    crate::telemetry::init(&config.log);
+    let export = match read_export(&args.file) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    let classifier = match Classifier::load(&config.model) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let progress = ProgressBar::new(export.messages.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{spinner} scanning [{bar:30}] {pos}/{len} messages, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut summary = Summary::new(classifier.labels().to_vec(), args.flag_at, args.top);
+    summary.malformed = export.malformed.clone();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut rows = Vec::new();
+
+    for chunk in export.messages.chunks(CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
+        let scores = match classifier.classify_blocking(&texts) {
+            Ok(s) => s,
+            Err(e) => {
+                progress.abandon();
+                eprintln!("error: classification failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for (msg, s) in chunk.iter().zip(scores) {
+            let label_scores = LabelScores(s.iter().map(|(l, v)| (l.to_string(), v)).collect());
+            let row = Row::new(msg, label_scores);
+            summary.add(msg, &row);
+            match args.format {
+                ScanFormat::Jsonl => {
+                    if let Err(e) = serde_json::to_writer(&mut out, &row)
+                        .map_err(std::io::Error::from)
+                        .and_then(|_| writeln!(out))
+                    {
+                        return broken_pipe_or_fail(e);
+                    }
+                }
+                ScanFormat::Json => rows.push(row),
+                ScanFormat::Table => {}
+            }
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+
+    let result = match args.format {
+        ScanFormat::Table => summary.print_table(&mut out, &args.file.display().to_string()),
+        ScanFormat::Jsonl => Ok(()),
+        ScanFormat::Json => {
+            let report = serde_json::json!({
+                "source": args.file.display().to_string(),
+                "model": classifier.model_name(),
+                "messages": rows,
+                "actions": summary.actions(),
+                "incidents": summary.incidents,
+                "malformed": summary.malformed.iter().map(|m| serde_json::json!({"location": m.location, "reason": m.reason})).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(std::io::Error::from)
+                .and_then(|_| writeln!(out))
+        }
+    };
+    if let Err(e) = result.and_then(|_| out.flush()) {
+        return broken_pipe_or_fail(e);
+    }
+    if !export.malformed.is_empty() && args.format != ScanFormat::Table {
+        eprintln!(
+            "warning: {} malformed message(s) skipped; first at {}: {}",
+            export.malformed.len(),
+            export.malformed[0].location,
+            export.malformed[0].reason
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// `scan ... | head` closes stdout early: that is not an error worth a message.
+fn broken_pipe_or_fail(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: writing output: {e}");
+        ExitCode::FAILURE
+    }
+}
