@@ -8,5 +8,6 @@
 pub mod classifier;
 pub mod cli;
 pub mod config;
+pub mod discord;
 pub mod state;
 pub mod telemetry;
