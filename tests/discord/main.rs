@@ -5,6 +5,7 @@
 mod fake_discord;
 
 mod contract;
+mod fake;
 mod rest;
 mod smoke;
 

@@ -169,7 +169,7 @@ fn route(
             ok(commands(shared, app, Some(g), body))
         }
         ("POST", ["webhooks", _, _]) | ("PATCH", ["webhooks", _, _, "messages", _]) => {
-            ok(posted("0"))
+            ok(posted(&shared.snowflake().to_string()))
         }
         _ => not_found(),
     }
