@@ -264,10 +264,10 @@ impl RestClient {
         match &self.http.ratelimiter {
             Some(rl) => rl.perform(req).await.map_err(|e| e.to_string()),
             None => {
-                let built = req
+                let builder = req
                     .build(&self.client, self.http.token(), self.http.proxy.as_deref())
-                    .and_then(|b| b.build().map_err(Into::into))
                     .map_err(|e| e.to_string())?;
+                let built = builder.build().map_err(|e| e.to_string())?;
                 self.client.execute(built).await.map_err(|e| e.to_string())
             }
         }

@@ -183,6 +183,9 @@ pub(crate) struct ShardConn {
     pub(crate) tx: UnboundedSender<Outbound>,
 }
 
+/// A gateway session: its (shard id, total) and last sequence number sent.
+pub(crate) type Session = ((u64, u64), u64);
+
 pub(crate) struct Shared {
     pub(crate) cfg: FakeConfig,
     pub(crate) gateway_url: String,
@@ -190,7 +193,7 @@ pub(crate) struct Shared {
     faults: Mutex<Vec<FaultRule>>,
     pub(crate) conns: Mutex<HashMap<u64, ShardConn>>,
     /// session id → (shard, last sequence number).
-    pub(crate) sessions: Mutex<HashMap<String, ((u64, u64), u64)>>,
+    pub(crate) sessions: Mutex<HashMap<String, Session>>,
     commands: Mutex<Vec<GatewayCommand>>,
     next_id: AtomicU64,
     pub(crate) next_conn: AtomicU64,
