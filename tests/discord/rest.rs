@@ -8,7 +8,7 @@ use usmca_bot::config::Secret;
 use usmca_bot::discord::http::{build_http, ApiRoute};
 use usmca_bot::discord::limits::EmbedText;
 use usmca_bot::discord::rest::{
-    Button, ButtonStyle, OutgoingMessage, RestClient, RestError, RestPolicy,
+    Button, ButtonStyle, Delivery, OutgoingMessage, RestClient, RestError, RestPolicy,
 };
 
 use crate::fake_discord::{FakeConfig, FakeDiscord, Fault};
@@ -176,6 +176,45 @@ async fn dm_closed_is_reported_for_fallback() {
         fake.requests_to("POST", "/channels/*/messages").len(),
         1,
         "never retried"
+    );
+}
+
+#[tokio::test]
+async fn notice_falls_back_to_a_channel_mention_when_dms_are_closed() {
+    let (fake, rest) = setup(fast_policy()).await;
+    let sent = rest
+        .notify_member(U, C, "You were warned.", Some(3))
+        .await
+        .expect("dm");
+    assert!(matches!(sent, Delivery::Dm(_)));
+    assert_eq!(fake.requests().len(), 2);
+
+    fake.clear_requests();
+    fake.fail_next("POST", "/channels/*/messages", 1, Fault::cannot_dm());
+    let sent = rest
+        .notify_member(U, C, "You were warned.", Some(3))
+        .await
+        .expect("fallback");
+    assert!(matches!(sent, Delivery::ChannelMention(_)), "{sent:?}");
+    let posts = fake.requests_to("POST", "/channels/*/messages");
+    assert_eq!(
+        posts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![403, 200]
+    );
+    assert!(
+        posts[1].is("POST", &format!("/channels/{C}/messages")),
+        "{}",
+        posts[1].path
+    );
+    let body = posts[1].body.clone().unwrap_or_default();
+    assert_eq!(body["content"], "<@42> You were warned.");
+    assert_eq!(
+        body["allowed_mentions"],
+        serde_json::json!({"parse": [], "users": ["42"]})
+    );
+    assert_eq!(
+        body["components"][0]["components"][0]["custom_id"],
+        "appeal:3"
     );
 }
 

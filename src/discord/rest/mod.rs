@@ -12,9 +12,14 @@
 //! limiter or (proxy mode) the same route substitution serenity uses, so the raw status,
 //! headers and body stay visible here.
 
+mod message;
 mod ops;
 
-pub use ops::{appeal_custom_id, parse_appeal_custom_id, Button, ButtonStyle, OutgoingMessage};
+pub use message::{
+    appeal_custom_id, parse_appeal_custom_id, Button, ButtonStyle, OutgoingMessage,
+    APPEAL_CUSTOM_ID_PREFIX,
+};
+pub use ops::Delivery;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
