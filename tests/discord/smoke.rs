@@ -158,3 +158,55 @@ async fn serenity_client_receives_events_and_survives_reconnects() {
     shards.shutdown_all().await;
     let _ = tokio::time::timeout(WAIT, run).await;
 }
+
+/// Two clients, each running one shard of two (as two daemon processes would), each see only
+/// their own guild's events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_split_guilds_by_shard() {
+    let even = (10u64 << 22) + 1; // shard 0 of 2
+    let odd = (11u64 << 22) + 1; // shard 1 of 2
+    let cfg = FakeConfig {
+        guilds: vec![GuildSpec::new(even, "even"), GuildSpec::new(odd, "odd")],
+        ..FakeConfig::default()
+    };
+    let fake = FakeDiscord::start(cfg).await;
+    let (mut a, mut rx_a) = start_client(&fake).await;
+    let (mut b, mut rx_b) = start_client(&fake).await;
+    let managers = [a.shard_manager.clone(), b.shard_manager.clone()];
+    let run_a = tokio::spawn(async move { a.start_shard(0, 2).await });
+    let run_b = tokio::spawn(async move { b.start_shard(1, 2).await });
+
+    assert_eq!(
+        next(&mut rx_a, |s| matches!(s, Seen::Guild(_))).await,
+        Seen::Guild(even)
+    );
+    assert_eq!(
+        next(&mut rx_b, |s| matches!(s, Seen::Guild(_))).await,
+        Seen::Guild(odd)
+    );
+    assert_eq!(fake.connected_shards(), vec![(0, 2), (1, 2)]);
+
+    let alice = Author::new(42, "alice");
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        events::message_create(odd, odd + 1, 1, &alice, "to odd"),
+    );
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        events::message_create(even, even + 1, 2, &alice, "to even"),
+    );
+    assert_eq!(
+        next(&mut rx_a, |s| matches!(s, Seen::Message(_))).await,
+        Seen::Message("to even".into())
+    );
+    assert_eq!(
+        next(&mut rx_b, |s| matches!(s, Seen::Message(_))).await,
+        Seen::Message("to odd".into())
+    );
+
+    for m in managers {
+        m.shutdown_all().await;
+    }
+    let _ = tokio::time::timeout(WAIT, run_a).await;
+    let _ = tokio::time::timeout(WAIT, run_b).await;
+}

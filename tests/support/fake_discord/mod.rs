@@ -5,6 +5,15 @@
 //! the shard `(guild_id >> 22) % total` that IDENTIFYed for them, as Discord does.
 //!
 //! Only Discord is faked; everything else in the tests is real.
+//!
+//! ```ignore
+//! let fake = FakeDiscord::start(FakeConfig { guilds: vec![GuildSpec::new(G, "g")], ..Default::default() }).await;
+//! // config: discord.api_base = fake.api_base(); run the bot; then
+//! assert!(fake.wait_for_shards(1, Duration::from_secs(10)).await);
+//! fake.dispatch("MESSAGE_CREATE", events::message_create(G, G + 1, 1, &Author::new(42, "a"), "text"));
+//! let kick = fake.wait_for(|r| r.is("DELETE", "/guilds/*/members/42"), Duration::from_secs(5)).await;
+//! fake.fail_next("PUT", "/guilds/*/bans/*", 1, Fault::missing_permissions());
+//! ```
 #![allow(dead_code, unused_imports)] // Each test binary uses a different part of this support module.
 
 pub mod events;
