@@ -8,6 +8,7 @@
 pub mod classifier;
 pub mod cli;
 pub mod config;
+pub mod discord;
 pub mod evaluate;
 pub mod http;
 pub mod scan;

@@ -1,0 +1,238 @@
+//! The typed moderation requests: one method per Discord action, each with an audit-log reason.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use serenity::http::{LightMethod, Route};
+use serenity::model::id::{ChannelId, GuildId, MessageId, UserId};
+
+use super::message::{appeal_custom_id, Button, ButtonStyle, OutgoingMessage};
+use super::{Call, RestClient, RestError};
+use crate::discord::limits::{clamp_ban_delete_seconds, clamp_timeout, SLOWMODE_MAX_SECS};
+
+fn appeal_button(case: u64) -> Button {
+    Button {
+        label: "Appeal".into(),
+        custom_id: appeal_custom_id(case),
+        style: ButtonStyle::Primary,
+    }
+}
+
+#[derive(Deserialize)]
+struct WithId {
+    id: String,
+}
+
+fn id_of(body: &[u8]) -> Result<u64, RestError> {
+    let parsed: WithId =
+        serde_json::from_slice(body).map_err(|e| RestError::Decode(format!("no `id`: {e}")))?;
+    parsed
+        .id
+        .parse()
+        .map_err(|_| RestError::Decode(format!("`id` is not a snowflake: {}", parsed.id)))
+}
+
+/// How a notice reached the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// As a direct message.
+    Dm(MessageId),
+    /// DMs were closed: as a message in the fallback channel that mentions them.
+    ChannelMention(MessageId),
+}
+
+impl RestClient {
+    /// Tells `user` about an action: by DM when they accept DMs from the bot, otherwise by a
+    /// message in `fallback` that mentions (and may ping) only them. The appeal button goes
+    /// with either; whoever handles its click must check the clicker is the case's member.
+    pub async fn notify_member(
+        &self,
+        user: UserId,
+        fallback: ChannelId,
+        content: &str,
+        appeal_case: Option<u64>,
+    ) -> Result<Delivery, RestError> {
+        match self.dm_member(user, content, appeal_case).await {
+            Ok(id) => Ok(Delivery::Dm(id)),
+            Err(RestError::DmClosed) => {
+                let mut message = OutgoingMessage::text(format!("<@{user}> {content}"));
+                message.mention_users.push(user);
+                message.buttons.extend(appeal_case.map(appeal_button));
+                self.post_message(fallback, &message)
+                    .await
+                    .map(Delivery::ChannelMention)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a message.
+    pub async fn delete_message(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        let route = Route::ChannelMessage {
+            channel_id: channel,
+            message_id: message,
+        };
+        self.send(Call::new(LightMethod::Delete, route).reason(reason))
+            .await
+            .map(drop)
+    }
+
+    /// Posts `message` in `channel`; returns the new message's id.
+    pub async fn post_message(
+        &self,
+        channel: ChannelId,
+        message: &OutgoingMessage,
+    ) -> Result<MessageId, RestError> {
+        let route = Route::ChannelMessages {
+            channel_id: channel,
+        };
+        let body = self
+            .send(Call::new(LightMethod::Post, route).json(&message.to_json()?))
+            .await?;
+        Ok(MessageId::new(id_of(&body)?))
+    }
+
+    /// DMs `user` with `content`, adding an "Appeal" button carrying `appeal_case` when given.
+    /// Returns [`RestError::DmClosed`] when the member does not accept DMs from the bot, so the
+    /// caller can mention them in a channel instead. Send it before a kick or ban: a bot cannot
+    /// DM someone who shares no server with it.
+    pub async fn dm_member(
+        &self,
+        user: UserId,
+        content: &str,
+        appeal_case: Option<u64>,
+    ) -> Result<MessageId, RestError> {
+        let open = Call::new(LightMethod::Post, Route::UserMeDmChannels)
+            .json(&json!({ "recipient_id": user.to_string() }));
+        let channel = ChannelId::new(id_of(&self.send(open).await?)?);
+        let mut message = OutgoingMessage::text(content);
+        message.buttons.extend(appeal_case.map(appeal_button));
+        self.post_message(channel, &message).await
+    }
+
+    /// Times `user` out for `duration` (capped at 28 days); returns when it ends.
+    pub async fn timeout_member(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        duration: Duration,
+        reason: &str,
+    ) -> Result<DateTime<Utc>, RestError> {
+        let capped = chrono::Duration::from_std(clamp_timeout(duration))
+            .map_err(|e| RestError::Invalid(format!("timeout duration: {e}")))?;
+        let until = Utc::now() + capped;
+        self.edit_member(
+            guild,
+            user,
+            json!({ "communication_disabled_until": until.to_rfc3339() }),
+            reason,
+        )
+        .await?;
+        Ok(until)
+    }
+
+    /// Lifts a timeout early.
+    pub async fn remove_timeout(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        self.edit_member(
+            guild,
+            user,
+            json!({ "communication_disabled_until": null }),
+            reason,
+        )
+        .await
+    }
+
+    async fn edit_member(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        body: Value,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        let route = Route::GuildMember {
+            guild_id: guild,
+            user_id: user,
+        };
+        self.send(
+            Call::new(LightMethod::Patch, route)
+                .json(&body)
+                .reason(reason),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Kicks `user` from `guild`.
+    pub async fn kick(&self, guild: GuildId, user: UserId, reason: &str) -> Result<(), RestError> {
+        let route = Route::GuildMember {
+            guild_id: guild,
+            user_id: user,
+        };
+        self.send(Call::new(LightMethod::Delete, route).reason(reason))
+            .await
+            .map(drop)
+    }
+
+    /// Bans `user`, deleting their messages from the last `delete_messages` (capped at 7 days).
+    pub async fn ban(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        delete_messages: Duration,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        let route = Route::GuildBan {
+            guild_id: guild,
+            user_id: user,
+        };
+        let mut call = Call::new(LightMethod::Put, route).reason(reason);
+        call.params = Some(vec![(
+            "delete_message_seconds",
+            clamp_ban_delete_seconds(delete_messages).to_string(),
+        )]);
+        self.send(call).await.map(drop)
+    }
+
+    /// Lifts a ban.
+    pub async fn unban(&self, guild: GuildId, user: UserId, reason: &str) -> Result<(), RestError> {
+        let route = Route::GuildBan {
+            guild_id: guild,
+            user_id: user,
+        };
+        self.send(Call::new(LightMethod::Delete, route).reason(reason))
+            .await
+            .map(drop)
+    }
+
+    /// Sets `channel`'s slow-mode to `seconds` between messages (capped at 6 hours; 0 turns it off).
+    pub async fn set_slowmode(
+        &self,
+        channel: ChannelId,
+        seconds: u64,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        let route = Route::Channel {
+            channel_id: channel,
+        };
+        let body = json!({ "rate_limit_per_user": seconds.min(SLOWMODE_MAX_SECS) });
+        self.send(
+            Call::new(LightMethod::Patch, route)
+                .json(&body)
+                .reason(reason),
+        )
+        .await
+        .map(drop)
+    }
+}

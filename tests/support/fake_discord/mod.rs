@@ -1,0 +1,368 @@
+//! A fake Discord for tests: REST and gateway on random loopback ports, recording every request.
+//!
+//! Point serenity at it with `discord.api_base = fake.api_base()` (see `src/discord/http.rs`);
+//! `GET /api/v10/gateway` hands out the fake gateway's `ws://` URL. Guild events are routed to
+//! the shard `(guild_id >> 22) % total` that IDENTIFYed for them, as Discord does.
+//!
+//! Only Discord is faked; everything else in the tests is real.
+//!
+//! ```ignore
+//! let fake = FakeDiscord::start(FakeConfig { guilds: vec![GuildSpec::new(G, "g")], ..Default::default() }).await;
+//! // config: discord.api_base = fake.api_base(); run the bot; then
+//! assert!(fake.wait_for_shards(1, Duration::from_secs(10)).await);
+//! fake.dispatch("MESSAGE_CREATE", events::message_create(G, G + 1, 1, &Author::new(42, "a"), "text"));
+//! let kick = fake.wait_for(|r| r.is("DELETE", "/guilds/*/members/42"), Duration::from_secs(5)).await;
+//! fake.fail_next("PUT", "/guilds/*/bans/*", 1, Fault::missing_permissions());
+//! ```
+#![allow(dead_code, unused_imports)] // Each test binary uses a different part of this support module.
+
+pub mod events;
+mod gateway;
+mod record;
+mod rest;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+pub use events::{Author, ChannelSpec, GuildSpec, RoleSpec};
+pub use record::{path_matches, Fault, GatewayCommand, RecordedRequest};
+
+/// What the fake serves.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// Guilds sent as GUILD_CREATE after READY (each to its own shard).
+    pub guilds: Vec<GuildSpec>,
+    /// The bot's user id (READY `user.id`, author of messages it posts).
+    pub bot_user_id: u64,
+    /// The application id (READY `application.id`).
+    pub application_id: u64,
+    /// Shard count `/gateway/bot` recommends.
+    pub recommended_shards: u64,
+    /// Heartbeat interval sent in HELLO.
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            guilds: Vec::new(),
+            bot_user_id: 900_000_000_000_000_001,
+            application_id: 900_000_000_000_000_002,
+            recommended_shards: 1,
+            heartbeat_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FaultRule {
+    method: String,
+    pattern: String,
+    remaining: usize,
+    fault: Fault,
+}
+
+pub(crate) enum Outbound {
+    Dispatch { t: String, d: Value },
+    Raw(Value),
+}
+
+pub(crate) struct ShardConn {
+    pub(crate) shard: (u64, u64),
+    pub(crate) session_id: String,
+    pub(crate) tx: UnboundedSender<Outbound>,
+}
+
+/// A gateway session: its (shard id, total) and last sequence number sent.
+pub(crate) type Session = ((u64, u64), u64);
+
+pub(crate) struct Shared {
+    pub(crate) cfg: FakeConfig,
+    pub(crate) gateway_url: String,
+    requests: Mutex<Vec<RecordedRequest>>,
+    faults: Mutex<Vec<FaultRule>>,
+    pub(crate) conns: Mutex<HashMap<u64, ShardConn>>,
+    /// session id → (shard, last sequence number).
+    pub(crate) sessions: Mutex<HashMap<String, Session>>,
+    commands: Mutex<Vec<GatewayCommand>>,
+    next_id: AtomicU64,
+    pub(crate) next_conn: AtomicU64,
+}
+
+/// Locks, ignoring poisoning: a panicking test task must not hide the real failure.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// A fresh snowflake for objects the fake creates.
+    pub(crate) fn snowflake(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let rule = faults.iter_mut().find(|r| {
+            r.remaining > 0
+                && r.method.eq_ignore_ascii_case(method)
+                && path_matches(&r.pattern, path)
+        })?;
+        rule.remaining -= 1;
+        Some(rule.fault.clone())
+    }
+
+    pub(crate) fn record(&self, r: RecordedRequest) {
+        lock(&self.requests).push(r);
+    }
+
+    pub(crate) fn record_command(&self, c: GatewayCommand) {
+        lock(&self.commands).push(c);
+    }
+
+    /// Next sequence number for `session`.
+    pub(crate) fn next_seq(&self, session: &str) -> u64 {
+        let mut s = lock(&self.sessions);
+        match s.get_mut(session) {
+            Some((_, seq)) => {
+                *seq += 1;
+                *seq
+            }
+            None => 1,
+        }
+    }
+}
+
+/// A running fake Discord; stops when dropped.
+pub struct FakeDiscord {
+    shared: Arc<Shared>,
+    api_base: String,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Polls `check` every 10 ms until it yields or `timeout` passes.
+async fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+impl FakeDiscord {
+    /// Starts REST and gateway listeners on 127.0.0.1 with random ports.
+    /// Panics if a loopback port cannot be bound (a broken test machine).
+    pub async fn start(cfg: FakeConfig) -> Self {
+        let rest_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind REST port");
+        let gw_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway port");
+        let api_base = format!("http://{}", rest_listener.local_addr().expect("REST addr"));
+        let gateway_url = format!("ws://{}", gw_listener.local_addr().expect("gateway addr"));
+        let shared = Arc::new(Shared {
+            cfg,
+            gateway_url,
+            requests: Mutex::default(),
+            faults: Mutex::default(),
+            conns: Mutex::default(),
+            sessions: Mutex::default(),
+            commands: Mutex::default(),
+            next_id: AtomicU64::new(1_100_000_000_000_000_000),
+            next_conn: AtomicU64::new(1),
+        });
+        let tasks = vec![
+            tokio::spawn(rest::serve(rest_listener, shared.clone())),
+            tokio::spawn(gateway::serve(gw_listener, shared.clone())),
+        ];
+        Self {
+            shared,
+            api_base,
+            tasks,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: the value for `discord.api_base`.
+    pub fn api_base(&self) -> String {
+        self.api_base.clone()
+    }
+
+    /// `ws://127.0.0.1:PORT`: what `/gateway` answers.
+    pub fn gateway_url(&self) -> String {
+        self.shared.gateway_url.clone()
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &FakeConfig {
+        &self.shared.cfg
+    }
+
+    /// Every REST request so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// REST requests that are `method` on `pattern` (see [`RecordedRequest::is`]).
+    pub fn requests_to(&self, method: &str, pattern: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.is(method, pattern))
+            .collect()
+    }
+
+    /// Waits until a recorded request satisfies `pred`; returns the first that does.
+    pub async fn wait_for(
+        &self,
+        pred: impl Fn(&RecordedRequest) -> bool,
+        timeout: Duration,
+    ) -> Option<RecordedRequest> {
+        poll(timeout, || {
+            lock(&self.shared.requests)
+                .iter()
+                .find(|r| pred(r))
+                .cloned()
+        })
+        .await
+    }
+
+    /// Forgets the requests recorded so far.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// Makes the next `times` requests that are `method` on `pattern` answer with `fault`.
+    pub fn fail_next(&self, method: &str, pattern: &str, times: usize, fault: Fault) {
+        lock(&self.shared.faults).push(FaultRule {
+            method: method.to_owned(),
+            pattern: pattern.to_owned(),
+            remaining: times,
+            fault,
+        });
+    }
+
+    /// Gateway payloads shards have sent (IDENTIFY, RESUME, heartbeats, ...).
+    pub fn gateway_commands(&self) -> Vec<GatewayCommand> {
+        lock(&self.shared.commands).clone()
+    }
+
+    /// Gateway payloads with opcode `op`.
+    pub fn gateway_commands_with(&self, op: u64) -> Vec<GatewayCommand> {
+        self.gateway_commands()
+            .into_iter()
+            .filter(|c| c.op == op)
+            .collect()
+    }
+
+    /// Connections that have IDENTIFYed or RESUMEd and are still open.
+    pub fn shard_count_connected(&self) -> usize {
+        lock(&self.shared.conns).len()
+    }
+
+    /// The (shard id, total) pairs of the open sessions, sorted.
+    pub fn connected_shards(&self) -> Vec<(u64, u64)> {
+        let mut v: Vec<_> = lock(&self.shared.conns).values().map(|c| c.shard).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Waits until at least `n` shard sessions are open.
+    pub async fn wait_for_shards(&self, n: usize, timeout: Duration) -> bool {
+        poll(timeout, || {
+            (self.shard_count_connected() >= n).then_some(())
+        })
+        .await
+        .is_some()
+    }
+
+    /// Waits until a gateway payload satisfies `pred`.
+    pub async fn wait_for_command(
+        &self,
+        pred: impl Fn(&GatewayCommand) -> bool,
+        timeout: Duration,
+    ) -> Option<GatewayCommand> {
+        poll(timeout, || {
+            lock(&self.shared.commands)
+                .iter()
+                .find(|c| pred(c))
+                .cloned()
+        })
+        .await
+    }
+
+    fn send_where(&self, pick: impl Fn(&ShardConn) -> bool, make: impl Fn() -> Outbound) -> usize {
+        lock(&self.shared.conns)
+            .values()
+            .filter(|c| pick(c))
+            .filter(|c| c.tx.send(make()).is_ok())
+            .count()
+    }
+
+    /// Pushes a dispatch to the shard owning the payload's `guild_id`, or to every connected
+    /// shard when it has none. Returns how many connections it was sent to.
+    pub fn dispatch(&self, event: &str, payload: Value) -> usize {
+        let guild = payload.get("guild_id").and_then(events::snowflake_of);
+        self.send_where(
+            |c| guild.is_none_or(|g| (g >> 22) % c.shard.1.max(1) == c.shard.0),
+            || Outbound::Dispatch {
+                t: event.to_owned(),
+                d: payload.clone(),
+            },
+        )
+    }
+
+    /// Pushes a dispatch to shard `shard_id` only.
+    pub fn dispatch_to_shard(&self, shard_id: u64, event: &str, payload: Value) -> usize {
+        self.send_where(
+            |c| c.shard.0 == shard_id,
+            || Outbound::Dispatch {
+                t: event.to_owned(),
+                d: payload.clone(),
+            },
+        )
+    }
+
+    /// Sends op 7 RECONNECT to shard `shard_id`.
+    pub fn reconnect_shard(&self, shard_id: u64) -> usize {
+        self.send_where(
+            |c| c.shard.0 == shard_id,
+            || Outbound::Raw(serde_json::json!({"op": 7, "d": null})),
+        )
+    }
+
+    /// Sends op 9 INVALID SESSION (`d` = `resumable`) to shard `shard_id`.
+    pub fn invalidate_session(&self, shard_id: u64, resumable: bool) -> usize {
+        if !resumable {
+            let mut sessions = lock(&self.shared.sessions);
+            for c in lock(&self.shared.conns)
+                .values()
+                .filter(|c| c.shard.0 == shard_id)
+            {
+                sessions.remove(&c.session_id);
+            }
+        }
+        self.send_where(
+            |c| c.shard.0 == shard_id,
+            || Outbound::Raw(serde_json::json!({"op": 9, "d": resumable})),
+        )
+    }
+}

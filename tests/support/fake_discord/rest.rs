@@ -1,0 +1,200 @@
+//! The fake REST API: every request is recorded; moderation, messaging, command and
+//! interaction routes answer with bodies serenity deserialises.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use super::{events, Fault, RecordedRequest, Shared};
+
+pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let app = Router::new().fallback(handle).with_state(shared);
+    // Ends only when the test drops the fake (the task is aborted).
+    let _ = axum::serve(listener, app).await;
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let body_json: Option<Value> = serde_json::from_slice(&body).ok();
+    let fault = shared.take_fault(method.as_str(), &path);
+    let (status, reply) = match &fault {
+        Some(fault) => fault_reply(fault),
+        None => route(&shared, &method, &path, body_json.as_ref()),
+    };
+    let headers: HashMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    shared.record(RecordedRequest {
+        method: method.as_str().to_owned(),
+        path,
+        query: uri.query().map(str::to_owned),
+        headers,
+        body: body_json,
+        status: status.as_u16(),
+        at: Instant::now(),
+    });
+    let mut resp = match reply {
+        Some(v) => (status, axum::Json(v)).into_response(),
+        None => status.into_response(),
+    };
+    // Discord mirrors the body's retry_after in the Retry-After header.
+    if let Some(Fault::RateLimited { retry_after }) = fault {
+        if let Ok(v) = retry_after.to_string().parse() {
+            resp.headers_mut().insert("retry-after", v);
+        }
+    }
+    resp
+}
+
+/// Status and JSON body (None → empty body) for an injected fault.
+fn fault_reply(fault: &Fault) -> (StatusCode, Option<Value>) {
+    match fault {
+        Fault::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(
+                json!({"message": "You are being rate limited.", "retry_after": retry_after,
+                        "global": false, "code": 0}),
+            ),
+        ),
+        Fault::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(json!({"message": "500: Internal Server Error", "code": 0})),
+        ),
+        Fault::Forbidden { code, message } => (
+            StatusCode::FORBIDDEN,
+            Some(json!({"message": message, "code": code})),
+        ),
+    }
+}
+
+fn not_found() -> (StatusCode, Option<Value>) {
+    (
+        StatusCode::NOT_FOUND,
+        Some(json!({"message": "404: Not Found", "code": 0})),
+    )
+}
+
+fn route(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Option<Value>) {
+    let Some(rest) = path.strip_prefix("/api/v10/") else {
+        return not_found();
+    };
+    let seg: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let field = |k: &str| body.and_then(|b| b.get(k)).cloned().unwrap_or(Value::Null);
+    let ok = |v: Value| (StatusCode::OK, Some(v));
+    let no_content = (StatusCode::NO_CONTENT, None);
+    let bot = events::Author {
+        id: shared.cfg.bot_user_id,
+        name: "usmca-bot".into(),
+        roles: Vec::new(),
+        bot: true,
+    };
+    let posted = |channel: &str| {
+        let channel_id = channel.parse::<u64>().unwrap_or(0);
+        let content = field("content");
+        let mut m = events::dm_message(
+            channel_id,
+            shared.snowflake(),
+            &bot,
+            content.as_str().unwrap_or_default(),
+        );
+        m["embeds"] = body
+            .and_then(|b| b.get("embeds"))
+            .cloned()
+            .unwrap_or(json!([]));
+        m["components"] = body
+            .and_then(|b| b.get("components"))
+            .cloned()
+            .unwrap_or(json!([]));
+        m
+    };
+    match (method.as_str(), seg.as_slice()) {
+        ("GET", ["gateway"]) => ok(json!({"url": shared.gateway_url})),
+        ("GET", ["gateway", "bot"]) => ok(json!({
+            "url": shared.gateway_url, "shards": shared.cfg.recommended_shards,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+        })),
+        ("GET", ["users", "@me"]) => ok(events::user(shared.cfg.bot_user_id, "usmca-bot", true)),
+        ("PATCH", ["guilds", g, "members", u]) => {
+            let author = events::Author::new(u.parse().unwrap_or(0), "member");
+            let mut m = events::member(&author, g.parse().ok(), None);
+            m["communication_disabled_until"] = field("communication_disabled_until");
+            ok(m)
+        }
+        ("DELETE", ["guilds", _, "members", _])
+        | ("PUT", ["guilds", _, "bans", _])
+        | ("DELETE", ["guilds", _, "bans", _])
+        | ("DELETE", ["channels", _, "messages", _])
+        | ("POST", ["interactions", _, _, "callback"]) => no_content,
+        ("POST", ["users", "@me", "channels"]) => {
+            let recipient = field("recipient_id");
+            let rid = events::snowflake_of(&recipient).unwrap_or(0);
+            ok(
+                json!({"id": shared.snowflake().to_string(), "type": 1, "last_message_id": null,
+                      "recipients": [events::user(rid, "member", false)]}),
+            )
+        }
+        ("POST", ["channels", c, "messages"]) => ok(posted(c)),
+        ("PATCH", ["channels", c]) => ok(json!({
+            "id": c, "type": 0, "name": "general", "guild_id": "1", "position": 0,
+            "permission_overwrites": [], "nsfw": false, "topic": null,
+            "rate_limit_per_user": field("rate_limit_per_user"),
+        })),
+        ("PUT", ["applications", app, "commands"]) => ok(commands(shared, app, None, body)),
+        ("PUT", ["applications", app, "guilds", g, "commands"]) => {
+            ok(commands(shared, app, Some(g), body))
+        }
+        ("POST", ["webhooks", _, _]) | ("PATCH", ["webhooks", _, _, "messages", _]) => {
+            ok(posted(&shared.snowflake().to_string()))
+        }
+        _ => not_found(),
+    }
+}
+
+/// Echoes a bulk command registration with ids, as Discord does.
+fn commands(shared: &Shared, app: &str, guild: Option<&str>, body: Option<&Value>) -> Value {
+    let list = body.and_then(Value::as_array).cloned().unwrap_or_default();
+    let out: Vec<Value> = list
+        .into_iter()
+        .map(|mut c| {
+            c["id"] = json!(shared.snowflake().to_string());
+            c["application_id"] = json!(app);
+            c["version"] = json!(shared.snowflake().to_string());
+            if c.get("type").is_none_or(Value::is_null) {
+                c["type"] = json!(1);
+            }
+            if c.get("description").is_none_or(Value::is_null) {
+                c["description"] = json!("");
+            }
+            if let Some(g) = guild {
+                c["guild_id"] = json!(g);
+            }
+            c
+        })
+        .collect();
+    json!(out)
+}
