@@ -71,6 +71,8 @@ def render():
             current = section
         if doc:
             env.append(f"# {doc}")
+        if dotted in UNPREFIXED:
+            env.append(f"# Also read as {var} (that name wins when both are set).")
         name = UNPREFIXED.get(dotted, var)
         if dotted == "discord.token":
             env.append(f"{name}=")
