@@ -18,6 +18,7 @@ ARG MODEL=toxblock-lstm
 # --- build: dependencies first, so they stay cached while the sources change -------------------
 # The full image: C toolchain for ring and onig_sys. Same Debian release as the runtime (glibc).
 FROM rust:${RUST_VERSION}-bookworm AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 # Query macros (if any) read the prepared .sqlx/ data instead of a live database.
 ENV SQLX_OFFLINE=true \
@@ -32,7 +33,7 @@ COPY . .
 # so cargo rebuilds the crate itself instead of keeping the empty stub binary.
 RUN find src -name '*.rs' -exec touch {} + \
     && cargo build --release --locked --bin usmca-bot \
-    && test "$(stat -c %s target/release/usmca-bot)" -gt 1000000
+    && target/release/usmca-bot --version | grep -q '^usmca-bot '
 
 # --- ONNX Runtime shared library from the PyPI wheel --------------------------------------------
 FROM python:3.11-slim-bookworm AS onnxruntime
@@ -84,6 +85,8 @@ USER 10001:10001
 ENV USMCA_MODEL__DIR=/opt/usmca-bot/models/${MODEL} \
     USMCA_HTTP__ADDR=0.0.0.0:8080 \
     USMCA_LOG__FORMAT=json
+# Smoke test as the runtime user: binary, ONNX Runtime library and model load together.
+RUN usmca-bot classify "the image can load its model" >/dev/null
 EXPOSE 8080
 # Liveness only; /readyz (Postgres, Redis, gateway, model) is for load balancers and alerts.
 # Change the port here too if USMCA_HTTP__ADDR moves the listener.

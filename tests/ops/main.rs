@@ -6,6 +6,7 @@
 mod compose;
 mod docker;
 mod env_vars;
+mod image_layout;
 mod monitoring;
 
 use std::path::{Path, PathBuf};
