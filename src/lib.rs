@@ -5,8 +5,12 @@
 //! → behaviour scoring → brigade detection → decision → enforcement, with [`storage`] keeping the
 //! audit trail.
 
+pub mod behaviour;
+pub mod brigade;
 pub mod classifier;
 pub mod cli;
 pub mod config;
+pub mod decision;
+// pub mod pipeline;
 pub mod state;
 pub mod telemetry;
