@@ -85,7 +85,8 @@ impl MemberStanding {
         self.strikes
             .iter()
             .map(|s| s.points * decay(now_ms - s.at_ms, half_life_ms))
-            .sum()
+            .sum::<f64>()
+            + 0.0 // an empty float sum is -0.0; keep reports free of "-0.00"
     }
 
     /// Timeouts still active enough to climb the ladder: issued within two half-lives.

@@ -192,13 +192,13 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         rank = 0;
         delete = false;
     }
-    // A warn-level message from a member with active strikes is a repeat offence.
-    if rank == Action::Warn.rank() && b.strike_points >= REPEAT_OFFENCE_POINTS {
+    // A warn-level message from a member with active strikes is a repeat offence. Not for a
+    // re-scored edit: its own earlier warning must not escalate it.
+    let previous = st.record_for(i.message_id);
+    let strikes = st.strike_points(i.now_ms, policy.strike_half_life_ms);
+    if rank == Action::Warn.rank() && strikes >= REPEAT_OFFENCE_POINTS && previous.is_none() {
         rank = Action::Timeout.rank();
-        notes.push(format!(
-            "repeat offence: {:.1} active strike points",
-            b.strike_points
-        ));
+        notes.push(format!("repeat offence: {strikes:.1} active strike points"));
     }
     // Cooldown: within it, only a level above the last punishment's counts.
     if let Some((at, last_rank)) = st.last_action {
@@ -211,7 +211,7 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         }
     }
     // Idempotency: an edited message only adds what was not already done for it.
-    if let Some(prev) = st.record_for(i.message_id) {
+    if let Some(prev) = previous {
         if rank > 0 && rank <= prev.rank {
             notes.push(format!(
                 "already handled: {} for this message",
