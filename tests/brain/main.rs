@@ -1,5 +1,6 @@
 //! The moderation brain: behaviour scorer, decision engine, brigade detector and pipeline.
 
+mod brigade;
 mod common;
 mod decision;
 mod properties;
