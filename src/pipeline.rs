@@ -231,7 +231,7 @@ impl Pipeline {
                     fingerprint: fp,
                 })
                 .await?;
-            self.note_incidents(&incidents);
+            self.note_incidents(&mut incidents);
         }
         let facts = MessageFacts {
             severity,
@@ -288,7 +288,7 @@ impl Pipeline {
 
     /// Handles a member joining: raid detection.
     pub async fn on_join(&self, ev: JoinEvent) -> Result<Vec<IncidentUpdate>, PipelineError> {
-        let updates = self
+        let mut updates = self
             .detector
             .on_join(&JoinSignal {
                 guild_id: ev.guild_id,
@@ -297,14 +297,14 @@ impl Pipeline {
                 default_avatar: ev.default_avatar,
             })
             .await?;
-        self.note_incidents(&updates);
+        self.note_incidents(&mut updates);
         Ok(updates)
     }
 
     /// Closes incidents that have been quiet long enough; call it periodically.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<IncidentUpdate>, PipelineError> {
-        let updates = self.detector.tick(ms(now)).await?;
-        self.note_incidents(&updates);
+        let mut updates = self.detector.tick(ms(now)).await?;
+        self.note_incidents(&mut updates);
         Ok(updates)
     }
 
@@ -319,9 +319,18 @@ impl Pipeline {
         Ok(())
     }
 
-    fn note_incidents(&self, updates: &[IncidentUpdate]) {
+    /// Remembers participants and marks updates for dry-run guilds as recorded only.
+    fn note_incidents(&self, updates: &mut [IncidentUpdate]) {
         if updates.is_empty() {
             return;
+        }
+        for u in updates.iter_mut() {
+            if let IncidentUpdate::Opened { guild_id, .. }
+            | IncidentUpdate::ParticipantAdded { guild_id, .. } = u
+            {
+                let dry = self.policy.is_dry_run(*guild_id);
+                u.set_dry_run(dry);
+            }
         }
         let mut map = self.incidents.lock().unwrap_or_else(|e| e.into_inner());
         for u in updates {

@@ -384,6 +384,7 @@ impl BrigadeDetector {
                         .collect(),
                     timeout_secs: self.p.participant_timeout_secs,
                     raise_scores: true,
+                    dry_run: false,
                 },
                 participants: new,
             }]);
@@ -396,6 +397,7 @@ impl BrigadeDetector {
                 user_id: u,
                 at_ms: now,
                 timeout_secs: timeout(u),
+                dry_run: false,
             })
             .collect())
     }

@@ -30,6 +30,8 @@ pub struct Response {
     pub timeout_secs: u64,
     /// Participants' behaviour scores are raised while the incident is open.
     pub raise_scores: bool,
+    /// The guild is in dry-run: record the response, do not execute it.
+    pub dry_run: bool,
 }
 
 /// A change to an incident. Persisting it is the caller's job.
@@ -67,6 +69,8 @@ pub enum IncidentUpdate {
         at_ms: i64,
         /// Timeout for this member in seconds (new account and timeouts enabled).
         timeout_secs: Option<u64>,
+        /// The guild is in dry-run: record, do not execute.
+        dry_run: bool,
     },
     /// The incident ended after a quiet period.
     Closed {
@@ -112,6 +116,15 @@ impl IncidentUpdate {
                 ..
             } => vec![(*user_id, *s)],
             _ => Vec::new(),
+        }
+    }
+
+    /// Marks the update as recorded only (the guild is in dry-run).
+    pub fn set_dry_run(&mut self, value: bool) {
+        match self {
+            IncidentUpdate::Opened { response, .. } => response.dry_run = value,
+            IncidentUpdate::ParticipantAdded { dry_run, .. } => *dry_run = value,
+            IncidentUpdate::Closed { .. } => {}
         }
     }
 }
