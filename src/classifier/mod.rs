@@ -1,9 +1,208 @@
-//! The toxicity classifier: model manifest, tokenisation, ONNX Runtime session and the
-//! batching inference worker.
+//! The toxicity classifier: model manifest, normalisation, tokenisation, the ONNX Runtime
+//! session and the batching inference worker.
+//!
+//! [`Classifier::load`] is synchronous (call it before the runtime gets busy, or from
+//! `spawn_blocking`); [`Classifier::classify`] never blocks the async runtime.
 
+mod engine;
+mod error;
 mod manifest;
+mod normalize;
+pub mod runtime;
+mod scores;
+mod tokenize;
+mod worker;
 
+pub use error::ClassifierError;
 pub use manifest::{
     IdType, IoSpec, Manifest, ManifestError, OutputKind, TokenizerKind, TokenizerSpec,
     MANIFEST_FILE,
 };
+pub use normalize::{normalize, Rules};
+pub use scores::Scores;
+pub use tokenize::{EncodedBatch, HfTokenizer, TextTokenizer, WordIndex};
+
+use crate::config::ModelConfig;
+use engine::Engine;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{oneshot, Semaphore};
+use worker::{BatchPolicy, Job, Stats};
+
+/// A loaded model behind a batching worker thread. Cheap to clone; all clones share one worker,
+/// which stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Classifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Arc<Engine>,
+    tx: Sender<Job>,
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    max_batch: usize,
+    stats: Arc<Stats>,
+}
+
+/// What the health probe reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClassifierHealth {
+    /// The model is loaded and the worker is running.
+    pub loaded: bool,
+    /// When an inference last succeeded (`None`: not since load).
+    pub last_success: Option<SystemTime>,
+    /// Texts queued or being classified.
+    pub queue_depth: usize,
+    /// Inference calls that succeeded.
+    pub batches: u64,
+    /// Texts classified.
+    pub messages: u64,
+    /// Inference calls that failed.
+    pub errors: u64,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("model", &self.model_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Classifier {
+    /// Loads the runtime, checks and opens the model, warms it up and starts the worker thread.
+    pub fn load(cfg: &ModelConfig) -> Result<Classifier, ClassifierError> {
+        if cfg.max_batch == 0 || cfg.queue_capacity == 0 {
+            return Err(ClassifierError::Config(
+                "model.max_batch and model.queue_capacity must be at least 1".into(),
+            ));
+        }
+        let manifest = Manifest::load(&cfg.dir)?;
+        let engine = Arc::new(Engine::load(cfg, manifest)?);
+        // Warm-up: the first run allocates and optimises; pay that before the first real message.
+        engine.infer(&["warm-up".to_string()], &Rules::DEFAULT)?;
+        let stats = Arc::new(Stats::default());
+        let max_batch = cfg.max_batch.min(cfg.queue_capacity);
+        let policy = BatchPolicy {
+            max_batch,
+            max_wait: cfg.max_wait.get().unwrap_or(Duration::from_millis(3)),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (worker_engine, worker_stats) = (engine.clone(), stats.clone());
+        std::thread::Builder::new()
+            .name("usmca-classifier".into())
+            .spawn(move || worker::run(worker_engine, rx, policy, worker_stats))
+            .map_err(|e| {
+                ClassifierError::Runtime(format!("cannot start the inference thread: {e}"))
+            })?;
+        tracing::info!(model = %engine.manifest.name, max_batch, "classifier loaded");
+        Ok(Classifier {
+            inner: Arc::new(Inner {
+                engine,
+                tx,
+                permits: Arc::new(Semaphore::new(cfg.queue_capacity)),
+                capacity: cfg.queue_capacity,
+                max_batch,
+                stats,
+            }),
+        })
+    }
+
+    /// Classifies one normalised text through the batching worker.
+    pub async fn classify(&self, text: &str) -> Result<Scores, ClassifierError> {
+        let mut scores = self.classify_batch(vec![text.to_string()]).await?;
+        scores.pop().ok_or(ClassifierError::WorkerStopped)
+    }
+
+    /// Classifies many texts through the worker (normalised), waiting for queue space as needed.
+    pub async fn classify_batch(&self, texts: Vec<String>) -> Result<Vec<Scores>, ClassifierError> {
+        let n = texts.len();
+        let mut pending = Vec::new();
+        let mut texts = texts.into_iter();
+        loop {
+            let chunk: Vec<String> = texts.by_ref().take(self.inner.max_batch).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let permit = self
+                .inner
+                .permits
+                .clone()
+                .acquire_many_owned(chunk.len() as u32)
+                .await
+                .map_err(|_| ClassifierError::WorkerStopped)?;
+            let (reply, rx) = oneshot::channel();
+            self.inner
+                .tx
+                .send(Job {
+                    texts: chunk,
+                    reply,
+                    _permit: permit,
+                })
+                .map_err(|_| ClassifierError::WorkerStopped)?;
+            pending.push(rx);
+        }
+        let mut out = Vec::with_capacity(n);
+        for rx in pending {
+            out.extend(rx.await.map_err(|_| ClassifierError::WorkerStopped)??);
+        }
+        Ok(out)
+    }
+
+    /// Classifies normalised texts on the calling thread, bypassing the queue (CLI, benches).
+    pub fn classify_blocking(&self, texts: &[String]) -> Result<Vec<Scores>, ClassifierError> {
+        self.classify_blocking_with(texts, &Rules::DEFAULT)
+    }
+
+    /// Classifies raw texts (no normalisation) on the calling thread: the model's own behaviour.
+    pub fn classify_raw_blocking(&self, texts: &[String]) -> Result<Vec<Scores>, ClassifierError> {
+        self.classify_blocking_with(texts, &Rules::NONE)
+    }
+
+    /// Classifies on the calling thread with the given normalisation rules, in batches of `max_batch`.
+    pub fn classify_blocking_with(
+        &self,
+        texts: &[String],
+        rules: &Rules,
+    ) -> Result<Vec<Scores>, ClassifierError> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(self.inner.max_batch) {
+            let result = self.inner.engine.infer(chunk, rules);
+            self.inner.stats.record(&result, chunk.len());
+            out.extend(result?);
+        }
+        Ok(out)
+    }
+
+    /// Non-padding token ids of `text` after `rules` (special tokens included for transformer models).
+    pub fn tokenize(&self, text: &str, rules: &Rules) -> Result<Vec<i64>, ClassifierError> {
+        self.inner.engine.tokenize(text, rules)
+    }
+
+    /// The model's labels, in output order.
+    pub fn labels(&self) -> &[String] {
+        &self.inner.engine.labels
+    }
+
+    /// The model's name from its manifest.
+    pub fn model_name(&self) -> &str {
+        &self.inner.engine.manifest.name
+    }
+
+    /// A snapshot for health endpoints and `/mod status`.
+    pub fn health(&self) -> ClassifierHealth {
+        let s = &self.inner.stats;
+        let ms = s.last_success_ms.load(Ordering::Relaxed);
+        ClassifierHealth {
+            loaded: true,
+            last_success: (ms > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+            queue_depth: self.inner.capacity - self.inner.permits.available_permits(),
+            batches: s.batches.load(Ordering::Relaxed),
+            messages: s.messages.load(Ordering::Relaxed),
+            errors: s.errors.load(Ordering::Relaxed),
+        }
+    }
+}

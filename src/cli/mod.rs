@@ -1,5 +1,6 @@
 //! Command-line interface: one subcommand per job, each in its own file.
 
+mod classify;
 mod config_cmd;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,14 @@ pub struct Cli {
 pub enum Command {
     /// Connect to Discord and moderate (the default).
     Run,
+    /// Score texts with the configured model: the arguments, or each line of stdin.
+    Classify {
+        /// One JSON object per input: {"text", "scores", "max_label", "max_score"}.
+        #[arg(long)]
+        json: bool,
+        /// Texts to classify; read stdin line by line when none are given.
+        texts: Vec<String>,
+    },
     /// Inspect the configuration.
     Config {
         /// What to do with it.
@@ -51,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Config {
             action: ConfigAction::Check,
         } => config_cmd::check(cli.config.as_deref()),
+        Command::Classify { json, texts } => classify::run(cli.config.as_deref(), json, texts),
         Command::Run => {
             eprintln!("error: the Discord daemon is not part of this build yet");
             ExitCode::FAILURE

@@ -1,0 +1,250 @@
+//! Text → token ids, for both tokenizer kinds a manifest can name.
+//!
+//! `word-index` reproduces the Keras `Tokenizer` the bundled LSTM was trained with;
+//! `huggingface` runs a `tokenizer.json` through the `tokenizers` crate.
+
+use super::{ClassifierError, Manifest, TokenizerKind};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A tokenised batch, row-major `[rows, width]`, ready to become tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedBatch {
+    /// Number of texts.
+    pub rows: usize,
+    /// Sequence length of every row (after padding).
+    pub width: usize,
+    /// Token ids.
+    pub ids: Vec<i64>,
+    /// Attention mask (1 = token, 0 = padding); transformer models only.
+    pub attention_mask: Option<Vec<i64>>,
+    /// Token-type ids (all segment 0 here); transformer models only.
+    pub token_type_ids: Option<Vec<i64>>,
+}
+
+/// Keras-style word index, as serialised in `vocab.json`.
+#[derive(Debug, Clone)]
+pub struct WordIndex {
+    filters: Vec<char>,
+    num_words: usize,
+    max_length: usize,
+    index: HashMap<String, i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct VocabFile {
+    num_words: Option<usize>,
+    #[serde(default = "default_filters")]
+    filters: String,
+    #[serde(default = "default_lower")]
+    lower: bool,
+    #[serde(default = "default_split")]
+    split: String,
+    word_index: HashMap<String, i64>,
+}
+
+fn default_filters() -> String {
+    "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n".to_string()
+}
+fn default_lower() -> bool {
+    true
+}
+fn default_split() -> String {
+    " ".to_string()
+}
+
+impl WordIndex {
+    /// Reads `vocab.json` (Keras tokenizer config plus `word_index`).
+    pub fn from_file(path: &Path, max_length: usize) -> Result<Self, ClassifierError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ClassifierError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |message: String| ClassifierError::Tokenizer {
+            path: path.to_path_buf(),
+            message,
+        };
+        let vocab: VocabFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        // Only the configuration the bundled model uses is implemented; refuse anything else loudly.
+        if !vocab.lower || vocab.split != " " {
+            return Err(invalid(
+                "only lower = true and split = \" \" are supported".into(),
+            ));
+        }
+        Ok(Self {
+            filters: vocab.filters.chars().collect(),
+            num_words: vocab.num_words.unwrap_or(usize::MAX),
+            max_length,
+            index: vocab.word_index,
+        })
+    }
+
+    /// Non-padding ids of `text`, in order: lowercase, filter characters → space, split on
+    /// `' '`, drop empty words, unknown words and ids ≥ `num_words`, keep the LAST `max_length`.
+    pub fn tokenize(&self, text: &str) -> Vec<i64> {
+        // Rust's `to_lowercase` and Python's `str.lower` both apply full (multi-char) mappings and the
+        // context-dependent final sigma, so they agree on the reference rows.
+        let lowered = text.to_lowercase();
+        let filtered: String = lowered
+            .chars()
+            .map(|c| if self.filters.contains(&c) { ' ' } else { c })
+            .collect();
+        let mut ids: Vec<i64> = filtered
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .filter_map(|w| self.index.get(w).copied())
+            .filter(|&id| id >= 0 && (id as u64) < self.num_words as u64)
+            .collect();
+        if ids.len() > self.max_length {
+            ids.drain(..ids.len() - self.max_length);
+        }
+        ids
+    }
+
+    /// Tokenises and left-pads every text to `max_length` with 0.
+    pub fn encode_batch(&self, texts: &[String]) -> EncodedBatch {
+        let width = self.max_length;
+        let mut ids = vec![0i64; texts.len() * width];
+        for (row, text) in texts.iter().enumerate() {
+            let toks = self.tokenize(text);
+            let start = row * width + (width - toks.len());
+            ids[start..start + toks.len()].copy_from_slice(&toks);
+        }
+        EncodedBatch {
+            rows: texts.len(),
+            width,
+            ids,
+            attention_mask: None,
+            token_type_ids: None,
+        }
+    }
+}
+
+/// A Hugging Face `tokenizer.json`, truncating to `max_length` and padding to the batch's longest text.
+#[derive(Clone)]
+pub struct HfTokenizer {
+    inner: tokenizers::Tokenizer,
+}
+
+impl std::fmt::Debug for HfTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HfTokenizer")
+    }
+}
+
+impl HfTokenizer {
+    /// Loads `tokenizer.json` and configures truncation and batch-longest padding.
+    pub fn from_file(path: &Path, max_length: usize) -> Result<Self, ClassifierError> {
+        let invalid = |message: String| ClassifierError::Tokenizer {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut inner =
+            tokenizers::Tokenizer::from_file(path).map_err(|e| invalid(e.to_string()))?;
+        // Keep the file's padding token if it declares one; otherwise BERT's conventional [PAD].
+        let (pad_id, pad_token) = match inner.get_padding() {
+            Some(p) => (p.pad_id, p.pad_token.clone()),
+            None => match inner.token_to_id("[PAD]") {
+                Some(id) => (id, "[PAD]".to_string()),
+                None => match inner.token_to_id("<pad>") {
+                    Some(id) => (id, "<pad>".to_string()),
+                    None => (0, "[PAD]".to_string()),
+                },
+            },
+        };
+        inner.with_padding(Some(tokenizers::PaddingParams {
+            strategy: tokenizers::PaddingStrategy::BatchLongest,
+            direction: tokenizers::PaddingDirection::Right,
+            pad_to_multiple_of: None,
+            pad_id,
+            pad_type_id: 0,
+            pad_token,
+        }));
+        inner
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// Ids of one text including special tokens, truncated, without padding.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<i64>, ClassifierError> {
+        let enc = self
+            .inner
+            .encode(text, true)
+            .map_err(|e| ClassifierError::Encode(e.to_string()))?;
+        Ok(enc.get_ids().iter().map(|&i| i64::from(i)).collect())
+    }
+
+    /// Tokenises a batch, padded to its longest row.
+    pub fn encode_batch(&self, texts: &[String]) -> Result<EncodedBatch, ClassifierError> {
+        let encs = self
+            .inner
+            .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
+            .map_err(|e| ClassifierError::Encode(e.to_string()))?;
+        let width = encs.first().map_or(0, |e| e.get_ids().len());
+        let mut ids = Vec::with_capacity(encs.len() * width);
+        let mut mask = Vec::with_capacity(encs.len() * width);
+        let mut types = Vec::with_capacity(encs.len() * width);
+        for e in &encs {
+            if e.get_ids().len() != width {
+                return Err(ClassifierError::Encode(
+                    "tokenizer returned rows of different lengths".into(),
+                ));
+            }
+            ids.extend(e.get_ids().iter().map(|&i| i64::from(i)));
+            mask.extend(e.get_attention_mask().iter().map(|&i| i64::from(i)));
+            types.extend(e.get_type_ids().iter().map(|&i| i64::from(i)));
+        }
+        Ok(EncodedBatch {
+            rows: encs.len(),
+            width,
+            ids,
+            attention_mask: Some(mask),
+            token_type_ids: Some(types),
+        })
+    }
+}
+
+/// The tokenizer a manifest names.
+#[derive(Debug, Clone)]
+pub enum TextTokenizer {
+    /// Keras word index.
+    WordIndex(WordIndex),
+    /// Hugging Face tokenizer.
+    Huggingface(Box<HfTokenizer>),
+}
+
+impl TextTokenizer {
+    /// Loads the tokenizer described by `manifest`.
+    pub fn load(manifest: &Manifest) -> Result<Self, ClassifierError> {
+        let path = manifest.tokenizer_path();
+        Ok(match manifest.tokenizer.kind {
+            TokenizerKind::WordIndex => {
+                Self::WordIndex(WordIndex::from_file(&path, manifest.max_length)?)
+            }
+            TokenizerKind::Huggingface => Self::Huggingface(Box::new(HfTokenizer::from_file(
+                &path,
+                manifest.max_length,
+            )?)),
+        })
+    }
+
+    /// Non-padding ids of one text.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<i64>, ClassifierError> {
+        match self {
+            Self::WordIndex(w) => Ok(w.tokenize(text)),
+            Self::Huggingface(h) => h.tokenize(text),
+        }
+    }
+
+    /// A padded batch.
+    pub fn encode_batch(&self, texts: &[String]) -> Result<EncodedBatch, ClassifierError> {
+        match self {
+            Self::WordIndex(w) => Ok(w.encode_batch(texts)),
+            Self::Huggingface(h) => h.encode_batch(texts),
+        }
+    }
+}

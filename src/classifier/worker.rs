@@ -1,0 +1,123 @@
+//! The inference worker: a dedicated OS thread that drains a bounded queue in micro-batches,
+//! so async callers never run the model on the runtime's threads.
+
+use super::engine::Engine;
+use super::normalize::Rules;
+use super::{ClassifierError, Scores};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
+
+/// Reply channel of one queued request.
+pub(crate) type Reply = oneshot::Sender<Result<Vec<Scores>, ClassifierError>>;
+
+/// One queued request: up to `max_batch` texts and the queue permits it holds until answered.
+pub(crate) struct Job {
+    pub(crate) texts: Vec<String>,
+    pub(crate) reply: Reply,
+    pub(crate) _permit: OwnedSemaphorePermit,
+}
+
+/// Counters read by the health probe.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) batches: AtomicU64,
+    pub(crate) messages: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    /// Milliseconds since the Unix epoch of the last successful inference; 0 = never.
+    pub(crate) last_success_ms: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn record(&self, result: &Result<Vec<Scores>, ClassifierError>, n: usize) {
+        match result {
+            Ok(_) => {
+                self.batches.fetch_add(1, Ordering::Relaxed);
+                self.messages.fetch_add(n as u64, Ordering::Relaxed);
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                self.last_success_ms.store(now.max(1), Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Batching limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchPolicy {
+    pub(crate) max_batch: usize,
+    pub(crate) max_wait: Duration,
+}
+
+/// Runs until every sender is dropped.
+pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, stats: Arc<Stats>) {
+    let mut carry: Option<Job> = None;
+    loop {
+        let first = match carry.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let mut count = first.texts.len();
+        let mut jobs = vec![first];
+        let deadline = Instant::now() + policy.max_wait;
+        while count < policy.max_batch {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            match rx.recv_timeout(left) {
+                Ok(job) if count + job.texts.len() > policy.max_batch => {
+                    carry = Some(job);
+                    break;
+                }
+                Ok(job) => {
+                    count += job.texts.len();
+                    jobs.push(job);
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        process(&engine, jobs, count, &stats);
+    }
+}
+
+fn process(engine: &Engine, jobs: Vec<Job>, count: usize, stats: &Stats) {
+    let mut texts = Vec::with_capacity(count);
+    let mut sizes = Vec::with_capacity(jobs.len());
+    let mut replies = Vec::with_capacity(jobs.len());
+    let mut permits = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        sizes.push(job.texts.len());
+        texts.extend(job.texts);
+        replies.push(job.reply);
+        permits.push(job._permit);
+    }
+    let result = engine.infer(&texts, &Rules::DEFAULT);
+    stats.record(&result, count);
+    // Free the queue slots before answering, so a caller that sees its reply also sees the space.
+    drop(permits);
+    match result {
+        Ok(scores) => {
+            let mut scores = scores.into_iter();
+            for (reply, n) in replies.into_iter().zip(sizes) {
+                // A caller that gave up (dropped its future) is not an error.
+                let _ = reply.send(Ok(scores.by_ref().take(n).collect()));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, messages = count, "classification batch failed");
+            let message = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(ClassifierError::Runtime(message.clone())));
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `usmca-bot classify [--json] [TEXT...]`: score texts with the configured model.
+//!
+//! Without TEXT arguments, every stdin line is one input (a trailing `\r` is dropped). Empty lines
+//! are classified like any other text, so output lines stay aligned with input lines. Input is
+//! processed in batches as it streams in: when a line is not valid UTF-8, the results of every line
+//! before it have already been printed; the command then names the bad line on stderr, classifies
+//! nothing after it and exits with status 2.
+
+use crate::classifier::{Classifier, Scores};
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Lines classified per inference call when reading stdin.
+const CHUNK: usize = 32;
+
+/// Loads the model and classifies the arguments, or stdin when there are none.
+pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
+    let config = match super::load_config(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let classifier = match Classifier::load(&config.model) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = if texts.is_empty() {
+        classify_stream(&classifier, std::io::stdin().lock(), &mut out, json)
+    } else {
+        classify_chunk(&classifier, &texts, &mut out, json)
+    };
+    let flushed = out.flush();
+    match result.and_then(|()| flushed.map_err(Failure::Output)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): not an error worth reporting.
+        Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Input(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(super::EXIT_CONFIG)
+        }
+        Err(Failure::Output(e)) => {
+            eprintln!("error: cannot write output: {e}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::Classify(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Failure {
+    Input(String),
+    Output(std::io::Error),
+    Classify(crate::classifier::ClassifierError),
+}
+
+fn classify_stream(
+    classifier: &Classifier,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Failure::Input(format!("cannot read standard input: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        match String::from_utf8(std::mem::take(&mut buf)) {
+            Ok(line) => chunk.push(line),
+            Err(e) => {
+                classify_chunk(classifier, &chunk, out, json)?;
+                return Err(Failure::Input(format!(
+                    "line {line_no} of standard input is not valid UTF-8 (invalid byte at column {}); \
+                     results for the {} lines before it were printed, nothing after it was classified",
+                    e.utf8_error().valid_up_to() + 1,
+                    line_no - 1
+                )));
+            }
+        }
+        if chunk.len() == CHUNK {
+            classify_chunk(classifier, &chunk, out, json)?;
+            chunk.clear();
+        }
+    }
+    classify_chunk(classifier, &chunk, out, json)
+}
+
+fn classify_chunk(
+    classifier: &Classifier,
+    texts: &[String],
+    out: &mut impl Write,
+    json: bool,
+) -> Result<(), Failure> {
+    if texts.is_empty() {
+        return Ok(());
+    }
+    let scores = classifier
+        .classify_blocking(texts)
+        .map_err(Failure::Classify)?;
+    for (text, s) in texts.iter().zip(&scores) {
+        let line = if json {
+            json_line(text, s)
+        } else {
+            text_line(text, s)
+        };
+        writeln!(out, "{line}").map_err(Failure::Output)?;
+    }
+    Ok(())
+}
+
+/// One `--json` output line; a struct (not `json!`) so labels keep the model's order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    text: &'a str,
+    scores: &'a Scores,
+    max_label: &'a str,
+    max_score: f32,
+}
+
+fn json_line(text: &str, s: &Scores) -> String {
+    let (max_label, max_score) = s.max();
+    let line = JsonLine {
+        text,
+        scores: s,
+        max_label,
+        max_score,
+    };
+    // Serialising strings and floats cannot fail; fall back to an empty object rather than panic.
+    serde_json::to_string(&line).unwrap_or_else(|_| "{}".into())
+}
+
+/// `max_label max_score  label=score ...  text` with the text shortened to one readable line.
+fn text_line(text: &str, s: &Scores) -> String {
+    let (max_label, max_score) = s.max();
+    let scores: Vec<String> = s.iter().map(|(l, v)| format!("{l}={v:.4}")).collect();
+    let mut preview: String = text
+        .chars()
+        .take(80)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 80 {
+        preview.push('…');
+    }
+    format!(
+        "{max_label}={max_score:.4}\t{}\t{preview}",
+        scores.join(" ")
+    )
+}
