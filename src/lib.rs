@@ -11,6 +11,6 @@ pub mod classifier;
 pub mod cli;
 pub mod config;
 pub mod decision;
-// pub mod pipeline;
+pub mod pipeline;
 pub mod state;
 pub mod telemetry;
