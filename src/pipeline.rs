@@ -13,9 +13,7 @@ use crate::behaviour::{
     fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook, MemberStanding,
     MessageFacts, RecentMessage,
 };
-use crate::brigade::{
-    BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal,
-};
+use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
 use crate::classifier::{Classifier, ClassifierError, Scores};
 use crate::decision::{decide, Decision, DecisionInput, Policy};
 use crate::state::WindowStore;
@@ -194,7 +192,10 @@ impl Pipeline {
 
     /// Classifies and handles one message.
     pub async fn on_message(&self, ev: MessageEvent) -> Result<Outcome, PipelineError> {
-        let classifier = self.classifier.as_ref().ok_or(PipelineError::NoClassifier)?;
+        let classifier = self
+            .classifier
+            .as_ref()
+            .ok_or(PipelineError::NoClassifier)?;
         let scores = classifier.classify(&ev.content).await?;
         self.score_message(ev, scores).await
     }
@@ -217,7 +218,12 @@ impl Pipeline {
         // a participant's. Edits were counted when first sent.
         let mut incidents = Vec::new();
         if !ev.edited {
-            let targets: BTreeSet<u64> = ev.reply_to_author.iter().chain(&ev.mentions).copied().collect();
+            let targets: BTreeSet<u64> = ev
+                .reply_to_author
+                .iter()
+                .chain(&ev.mentions)
+                .copied()
+                .collect();
             incidents = self
                 .detector
                 .on_message(&MessageSignal {
@@ -269,7 +275,11 @@ impl Pipeline {
                 };
                 st.push_message(msg, toxic_excess(severity), p.history_half_life_ms);
             }
-            (behaviour, decision, self.store.is_some().then(|| st.clone()))
+            (
+                behaviour,
+                decision,
+                self.store.is_some().then(|| st.clone()),
+            )
         });
         if let (Some(store), Some(st)) = (&self.store, saved) {
             store.save(ev.guild_id, ev.author_id, &st).await?;
@@ -354,6 +364,7 @@ impl Pipeline {
 
     fn is_participant(&self, guild_id: u64, user_id: u64) -> bool {
         let map = self.incidents.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&guild_id).is_some_and(|(_, p)| p.contains(&user_id))
+        map.get(&guild_id)
+            .is_some_and(|(_, p)| p.contains(&user_id))
     }
 }

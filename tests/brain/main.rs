@@ -4,3 +4,4 @@ mod brigade;
 mod common;
 mod decision;
 mod properties;
+mod scenarios;
