@@ -30,3 +30,16 @@ pub fn snowflake_ms(id: u64) -> i64 {
 pub fn snowflake_at(ms: i64, seq: u64) -> u64 {
     (((ms - DISCORD_EPOCH_MS).max(0) as u64) << 22) | (seq & 0x3f_ffff)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snowflake_timestamps() {
+        // The example from Discord's API reference.
+        assert_eq!(snowflake_ms(175_928_847_299_117_063), 1_462_015_105_796);
+        let id = snowflake_at(1_700_000_000_000, 12);
+        assert_eq!(snowflake_ms(id), 1_700_000_000_000);
+    }
+}

@@ -159,63 +159,63 @@ impl BrigadeDetector {
         let mut trigger = None;
 
         if let Some(fp) = m.fingerprint {
-            let snap = self
-                .state
-                .touch(
-                    &format!("brigade:{g}:dup:{fp:016x}"),
+            let key = format!("brigade:{g}:dup:{fp:016x}");
+            if let Some(members) = self
+                .count(
+                    &key,
                     &author,
                     now,
                     self.p.duplicate_window_ms,
-                    true,
+                    self.p.duplicate_count,
                 )
-                .await?;
-            if snap.count >= u64::from(self.p.duplicate_count) {
+                .await?
+            {
                 trigger = Some(Trigger {
                     kind: IncidentKind::DuplicateFlood,
                     channel_id: Some(m.channel_id),
                     target_id: None,
-                    members: parse_ids(&snap.members),
+                    members,
                 });
             }
         }
         if m.toxic && recently_joined {
-            let snap = self
-                .state
-                .touch(
-                    &format!("brigade:{g}:coord:{}", m.channel_id),
+            let key = format!("brigade:{g}:coord:{}", m.channel_id);
+            let fired = self
+                .count(
+                    &key,
                     &author,
                     now,
                     self.p.coordinated_window_ms,
-                    true,
+                    self.p.coordinated_count,
                 )
                 .await?;
-            if trigger.is_none() && snap.count >= u64::from(self.p.coordinated_count) {
+            if let (None, Some(members)) = (&trigger, fired) {
                 trigger = Some(Trigger {
                     kind: IncidentKind::CoordinatedToxicity,
                     channel_id: Some(m.channel_id),
                     target_id: None,
-                    members: parse_ids(&snap.members),
+                    members,
                 });
             }
         }
         if m.toxic {
             for t in m.targets.iter().filter(|t| **t != m.author_id) {
-                let snap = self
-                    .state
-                    .touch(
-                        &format!("brigade:{g}:harass:{t}"),
+                let key = format!("brigade:{g}:harass:{t}");
+                let fired = self
+                    .count(
+                        &key,
                         &author,
                         now,
                         self.p.harassment_window_ms,
-                        true,
+                        self.p.harassment_count,
                     )
                     .await?;
-                if trigger.is_none() && snap.count >= u64::from(self.p.harassment_count) {
+                if let (None, Some(members)) = (&trigger, fired) {
                     trigger = Some(Trigger {
                         kind: IncidentKind::TargetedHarassment,
                         channel_id: Some(m.channel_id),
                         target_id: Some(*t),
-                        members: parse_ids(&snap.members),
+                        members,
                     });
                 }
             }
@@ -240,6 +240,24 @@ impl BrigadeDetector {
     /// Whether this process has an open incident for the guild.
     pub fn has_open_incident(&self, guild_id: u64) -> bool {
         self.lock().contains_key(&guild_id)
+    }
+
+    /// Adds `member` to window `key`; when the window then holds at least `threshold` members,
+    /// returns them (fetched only then, so the common case moves no member lists).
+    async fn count(
+        &self,
+        key: &str,
+        member: &str,
+        now: i64,
+        window_ms: i64,
+        threshold: u32,
+    ) -> Result<Option<Vec<u64>>, BrigadeError> {
+        let snap = self.state.touch(key, member, now, window_ms, false).await?;
+        if snap.count < u64::from(threshold) {
+            return Ok(None);
+        }
+        let full = self.state.peek(key, now, window_ms).await?;
+        Ok(Some(parse_ids(&full.members)))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Open>> {

@@ -265,3 +265,28 @@ fn reasons_carry_the_scores() {
         d.moderator_reason
     );
 }
+
+#[test]
+fn worked_example_in_docs_holds() {
+    let p = policy(&default_config());
+    let probs = [
+        ("toxic", 0.997f32),
+        ("severe_toxic", 0.093),
+        ("obscene", 0.855),
+        ("threat", 0.014),
+        ("insult", 0.960),
+        ("identity_hate", 0.053),
+    ];
+    let (severity, label) = p.behaviour.severity(probs);
+    assert_eq!(label, "toxic");
+    assert!((severity - 0.997).abs() < 1e-6);
+    // 100 clean messages since a warning one day ago.
+    let st = standing(100, &[(T0 - DAY, 1.0, false)]);
+    let b = behaviour(&p, severity, &st, T0);
+    assert!((b.score - 0.6893).abs() < 5e-4, "{}", b.breakdown());
+    let d = decide_at(&p, &b, &st, &PLAIN, T0);
+    assert_eq!(
+        (d.level, d.action, d.timeout_secs, d.delete_message),
+        (Action::Warn, Action::Timeout, Some(600), false)
+    );
+}
