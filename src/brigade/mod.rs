@@ -4,6 +4,8 @@
 
 mod detector;
 mod incident;
+mod signals;
 
-pub use detector::{BrigadeDetector, BrigadeError, JoinSignal, MessageSignal};
+pub use detector::BrigadeDetector;
 pub use incident::{BrigadeParams, IncidentKind, IncidentUpdate, Response};
+pub use signals::{BrigadeError, JoinSignal, MessageSignal};

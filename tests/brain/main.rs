@@ -3,5 +3,6 @@
 mod brigade;
 mod common;
 mod decision;
+mod persistence;
 mod properties;
 mod scenarios;
