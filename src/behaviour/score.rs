@@ -21,7 +21,7 @@ pub const W_NEW_ACCOUNT: f64 = 0.08;
 /// Recently joined the guild.
 pub const W_NEW_MEMBER: f64 = 0.05;
 /// Taking part in an open raid/brigade incident.
-pub const W_INCIDENT: f64 = 0.10;
+pub const W_INCIDENT: f64 = 0.08;
 /// Message velocity above `behaviour.velocity_per_minute` (not gated by toxicity).
 pub const W_VELOCITY: f64 = 0.10;
 /// Near-duplicate flooding (not gated by toxicity).
