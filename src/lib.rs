@@ -5,12 +5,16 @@
 //! → behaviour scoring → brigade detection → decision → enforcement, with [`storage`] keeping the
 //! audit trail.
 
+pub mod behaviour;
+pub mod brigade;
 pub mod classifier;
 pub mod cli;
 pub mod config;
+pub mod decision;
 pub mod discord;
 pub mod evaluate;
 pub mod http;
+pub mod pipeline;
 pub mod scan;
 pub mod state;
 pub mod telemetry;

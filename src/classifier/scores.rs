@@ -11,8 +11,9 @@ pub struct Scores {
 }
 
 impl Scores {
-    /// Pairs `values` with `labels`; the caller guarantees equal lengths.
-    pub(crate) fn new(labels: Arc<[String]>, values: Vec<f32>) -> Self {
+    /// Pairs `values` with `labels`; the caller guarantees equal lengths (extra entries on
+    /// either side are ignored). Public so callers can score with precomputed probabilities.
+    pub fn new(labels: Arc<[String]>, values: Vec<f32>) -> Self {
         debug_assert_eq!(labels.len(), values.len());
         Self { labels, values }
     }

@@ -1,0 +1,381 @@
+//! The detector: signals counted in shared `WindowStore` windows, incidents opened, extended and
+//! closed per guild.
+
+use super::incident::{BrigadeParams, IncidentKind, IncidentUpdate, Response};
+use super::signals::{BrigadeError, JoinSignal, MessageSignal};
+use crate::behaviour::snowflake_ms;
+use crate::state::WindowStore;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// Participants are remembered this long (the incident's own windows are far shorter).
+const PARTICIPANT_TTL_MS: i64 = 7 * 86_400_000;
+
+struct Open {
+    id: String,
+    last_activity_ms: i64,
+}
+
+/// What fired, for opening an incident.
+struct Trigger {
+    kind: IncidentKind,
+    channel_id: Option<u64>,
+    target_id: Option<u64>,
+    members: Vec<u64>,
+}
+
+/// Per-guild raid and brigade detection. Counting windows live in the shared store so every
+/// shard and process sees the same counts; this process remembers which incidents it saw open
+/// so that it can report their end.
+pub struct BrigadeDetector {
+    p: BrigadeParams,
+    state: Arc<dyn WindowStore>,
+    open: Mutex<HashMap<u64, Open>>,
+}
+
+fn parse_ids(members: &[String]) -> Vec<u64> {
+    members
+        .iter()
+        .filter_map(|m| m.split('|').next().and_then(|id| id.parse().ok()))
+        .collect()
+}
+
+impl BrigadeDetector {
+    /// A detector over `state`.
+    pub fn new(p: BrigadeParams, state: Arc<dyn WindowStore>) -> Self {
+        Self {
+            p,
+            state,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The settings.
+    pub fn params(&self) -> &BrigadeParams {
+        &self.p
+    }
+
+    fn is_new_account(&self, user_id: u64, now_ms: i64) -> bool {
+        now_ms - snowflake_ms(user_id) < self.p.new_account_ms
+    }
+
+    /// Join weight in half-units: 2, +1 for a new account, +1 for a default avatar.
+    fn join_units(&self, j: &JoinSignal) -> u32 {
+        2 + u32::from(self.is_new_account(j.user_id, j.at_ms)) + u32::from(j.default_avatar)
+    }
+
+    /// Records a join; opens a join-surge incident or adds the member to an open one.
+    pub async fn on_join(&self, j: &JoinSignal) -> Result<Vec<IncidentUpdate>, BrigadeError> {
+        let g = j.guild_id;
+        let mut out = self.close_quiet(g, j.at_ms).await?;
+        let recent_window = self.p.lookback_ms + self.p.join_surge_window_ms;
+        self.state
+            .touch(
+                &format!("brigade:{g}:recent_joins"),
+                &j.user_id.to_string(),
+                j.at_ms,
+                recent_window,
+                false,
+            )
+            .await?;
+        let snap = self
+            .state
+            .touch(
+                &format!("brigade:{g}:joins"),
+                &format!("{}|{}", j.user_id, self.join_units(j)),
+                j.at_ms,
+                self.p.join_surge_window_ms,
+                true,
+            )
+            .await?;
+        let units: u64 = snap
+            .members
+            .iter()
+            .filter_map(|m| m.split('|').nth(1).and_then(|u| u.parse::<u64>().ok()))
+            .sum();
+        let trigger = (units >= 2 * u64::from(self.p.join_surge_count)).then(|| Trigger {
+            kind: IncidentKind::JoinSurge,
+            channel_id: None,
+            target_id: None,
+            members: parse_ids(&snap.members),
+        });
+        let suspicious = self.is_new_account(j.user_id, j.at_ms) || j.default_avatar;
+        out.extend(
+            self.activity(g, j.at_ms, trigger, suspicious.then_some(j.user_id))
+                .await?,
+        );
+        Ok(out)
+    }
+
+    /// Records a message's signals; opens or extends an incident when one fires.
+    pub async fn on_message(&self, m: &MessageSignal) -> Result<Vec<IncidentUpdate>, BrigadeError> {
+        let g = m.guild_id;
+        let now = m.at_ms;
+        let mut out = self.close_quiet(g, now).await?;
+        let author = m.author_id.to_string();
+        let recently_joined = m.joined_ms.is_some_and(|t| now - t < self.p.new_member_ms)
+            || self.is_new_account(m.author_id, now);
+        let mut trigger = None;
+
+        if let Some(fp) = m.fingerprint {
+            let key = format!("brigade:{g}:dup:{fp:016x}");
+            if let Some(members) = self
+                .count(
+                    &key,
+                    &author,
+                    now,
+                    self.p.duplicate_window_ms,
+                    self.p.duplicate_count,
+                )
+                .await?
+            {
+                trigger = Some(Trigger {
+                    kind: IncidentKind::DuplicateFlood,
+                    channel_id: Some(m.channel_id),
+                    target_id: None,
+                    members,
+                });
+            }
+        }
+        if m.toxic && recently_joined {
+            let key = format!("brigade:{g}:coord:{}", m.channel_id);
+            let fired = self
+                .count(
+                    &key,
+                    &author,
+                    now,
+                    self.p.coordinated_window_ms,
+                    self.p.coordinated_count,
+                )
+                .await?;
+            if let (None, Some(members)) = (&trigger, fired) {
+                trigger = Some(Trigger {
+                    kind: IncidentKind::CoordinatedToxicity,
+                    channel_id: Some(m.channel_id),
+                    target_id: None,
+                    members,
+                });
+            }
+        }
+        if m.toxic {
+            for t in m.targets.iter().filter(|t| **t != m.author_id) {
+                let key = format!("brigade:{g}:harass:{t}");
+                let fired = self
+                    .count(
+                        &key,
+                        &author,
+                        now,
+                        self.p.harassment_window_ms,
+                        self.p.harassment_count,
+                    )
+                    .await?;
+                if let (None, Some(members)) = (&trigger, fired) {
+                    trigger = Some(Trigger {
+                        kind: IncidentKind::TargetedHarassment,
+                        channel_id: Some(m.channel_id),
+                        target_id: Some(*t),
+                        members,
+                    });
+                }
+            }
+        }
+        // During an incident, toxic messages from recently joined members join it too.
+        let joiner = (m.toxic && recently_joined).then_some(m.author_id);
+        out.extend(self.activity(g, now, trigger, joiner).await?);
+        Ok(out)
+    }
+
+    /// Closes incidents that have been quiet for `brigade.quiet_period`. Call it now and then
+    /// (the other methods also close a guild's incident lazily).
+    pub async fn tick(&self, now_ms: i64) -> Result<Vec<IncidentUpdate>, BrigadeError> {
+        let guilds: Vec<u64> = self.lock().keys().copied().collect();
+        let mut out = Vec::new();
+        for g in guilds {
+            out.extend(self.close_quiet(g, now_ms).await?);
+        }
+        Ok(out)
+    }
+
+    /// Whether this process has an open incident for the guild.
+    pub fn has_open_incident(&self, guild_id: u64) -> bool {
+        self.lock().contains_key(&guild_id)
+    }
+
+    /// Adds `member` to window `key`; when the window then holds at least `threshold` members,
+    /// returns them (fetched only then, so the common case moves no member lists).
+    async fn count(
+        &self,
+        key: &str,
+        member: &str,
+        now: i64,
+        window_ms: i64,
+        threshold: u32,
+    ) -> Result<Option<Vec<u64>>, BrigadeError> {
+        let snap = self.state.touch(key, member, now, window_ms, false).await?;
+        if snap.count < u64::from(threshold) {
+            return Ok(None);
+        }
+        let full = self.state.peek(key, now, window_ms).await?;
+        Ok(Some(parse_ids(&full.members)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Open>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn close_quiet(&self, g: u64, now: i64) -> Result<Vec<IncidentUpdate>, BrigadeError> {
+        let candidate = {
+            let open = self.lock();
+            open.get(&g)
+                .filter(|o| now - o.last_activity_ms >= self.p.quiet_period_ms)
+                .map(|o| (o.id.clone(), o.last_activity_ms))
+        };
+        let Some((id, last)) = candidate else {
+            return Ok(Vec::new());
+        };
+        // Another process may have kept the incident alive.
+        let active = self.peek_active(g, now).await?;
+        let mut open = self.lock();
+        if active.as_deref() == Some(id.as_str()) {
+            if let Some(o) = open.get_mut(&g) {
+                o.last_activity_ms = now;
+            }
+            return Ok(Vec::new());
+        }
+        open.remove(&g);
+        Ok(vec![IncidentUpdate::Closed {
+            incident_id: id,
+            guild_id: g,
+            ended_at_ms: last + self.p.quiet_period_ms,
+        }])
+    }
+
+    async fn peek_active(&self, g: u64, now: i64) -> Result<Option<String>, BrigadeError> {
+        let snap = self
+            .state
+            .peek(&format!("brigade:{g}:active"), now, self.p.quiet_period_ms)
+            .await?;
+        Ok(snap.members.last().cloned())
+    }
+
+    /// Opens an incident for `trigger` or extends the open one with the trigger's members and
+    /// `joiner`. Without either, only reports nothing.
+    async fn activity(
+        &self,
+        g: u64,
+        now: i64,
+        trigger: Option<Trigger>,
+        joiner: Option<u64>,
+    ) -> Result<Vec<IncidentUpdate>, BrigadeError> {
+        if trigger.is_none() && joiner.is_none() {
+            return Ok(Vec::new());
+        }
+        let active = self.peek_active(g, now).await?;
+        let (id, opened) = match (active, &trigger) {
+            (Some(id), _) => (id, false),
+            (None, Some(_)) => (format!("{g}-{now}"), true),
+            (None, None) => return Ok(Vec::new()),
+        };
+        self.state
+            .touch(
+                &format!("brigade:{g}:active"),
+                &id,
+                now,
+                self.p.quiet_period_ms,
+                false,
+            )
+            .await?;
+        self.lock().insert(
+            g,
+            Open {
+                id: id.clone(),
+                last_activity_ms: now,
+            },
+        );
+
+        let mut members: BTreeSet<u64> = trigger
+            .as_ref()
+            .map(|t| t.members.iter().copied().collect())
+            .unwrap_or_default();
+        members.extend(joiner);
+        if opened {
+            let lookback = self
+                .state
+                .peek(
+                    &format!("brigade:{g}:recent_joins"),
+                    now,
+                    self.p.lookback_ms + self.p.join_surge_window_ms,
+                )
+                .await?;
+            let surge = trigger
+                .as_ref()
+                .is_some_and(|t| t.kind == IncidentKind::JoinSurge);
+            members.extend(
+                parse_ids(&lookback.members)
+                    .into_iter()
+                    .filter(|u| surge || self.is_new_account(*u, now)),
+            );
+        }
+        let pkey = format!("brigade:{g}:incident:{id}:participants");
+        let known: BTreeSet<u64> = if opened {
+            BTreeSet::new()
+        } else {
+            parse_ids(
+                &self
+                    .state
+                    .peek(&pkey, now, PARTICIPANT_TTL_MS)
+                    .await?
+                    .members,
+            )
+            .into_iter()
+            .collect()
+        };
+        let new: Vec<u64> = members.difference(&known).copied().collect();
+        for u in &new {
+            self.state
+                .touch(&pkey, &u.to_string(), now, PARTICIPANT_TTL_MS, false)
+                .await?;
+        }
+        let timeout = |u: u64| {
+            (self.p.timeout_new_accounts && self.is_new_account(u, now))
+                .then_some(self.p.participant_timeout_secs)
+        };
+        if let (true, Some(t)) = (opened, trigger) {
+            return Ok(vec![IncidentUpdate::Opened {
+                incident_id: id,
+                guild_id: g,
+                kind: t.kind,
+                started_at_ms: now,
+                channel_id: t.channel_id,
+                target_id: t.target_id,
+                response: Response {
+                    alert_moderators: true,
+                    slowmode: t
+                        .channel_id
+                        .filter(|_| self.p.slowmode_secs > 0)
+                        .map(|c| (c, self.p.slowmode_secs)),
+                    timeout_users: new
+                        .iter()
+                        .copied()
+                        .filter(|u| timeout(*u).is_some())
+                        .collect(),
+                    timeout_secs: self.p.participant_timeout_secs,
+                    raise_scores: true,
+                    dry_run: false,
+                },
+                participants: new,
+            }]);
+        }
+        Ok(new
+            .into_iter()
+            .map(|u| IncidentUpdate::ParticipantAdded {
+                incident_id: id.clone(),
+                guild_id: g,
+                user_id: u,
+                at_ms: now,
+                timeout_secs: timeout(u),
+                dry_run: false,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,269 @@
+//! The decision: behaviour score + standing → what to do about one message. Pure.
+
+use super::policy::{
+    Policy, REPEAT_OFFENCE_POINTS, STRIKE_BAN, STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
+};
+use crate::behaviour::{BehaviourScore, MemberStanding, MessageRecord, Strike};
+use serde::{Deserialize, Serialize};
+
+/// What happens to the member (and message). `delete` means only the message is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Nothing.
+    None,
+    /// A warning.
+    Warn,
+    /// The message is deleted, the member not punished.
+    Delete,
+    /// A timeout (duration in the decision).
+    Timeout,
+    /// A kick.
+    Kick,
+    /// A ban.
+    Ban,
+}
+
+impl Action {
+    /// Punishment rank: 0 none/delete, 1 warn, 2 timeout, 3 kick, 4 ban.
+    pub fn rank(self) -> u8 {
+        match self {
+            Action::None | Action::Delete => 0,
+            Action::Warn => 1,
+            Action::Timeout => 2,
+            Action::Kick => 3,
+            Action::Ban => 4,
+        }
+    }
+
+    fn from_rank(rank: u8) -> Self {
+        match rank {
+            0 => Action::None,
+            1 => Action::Warn,
+            2 => Action::Timeout,
+            3 => Action::Kick,
+            _ => Action::Ban,
+        }
+    }
+
+    /// The word used in reasons and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::None => "none",
+            Action::Warn => "warn",
+            Action::Delete => "delete",
+            Action::Timeout => "timeout",
+            Action::Kick => "kick",
+            Action::Ban => "ban",
+        }
+    }
+}
+
+/// The message and author a decision is about.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionInput<'a> {
+    /// Guild.
+    pub guild_id: u64,
+    /// Channel.
+    pub channel_id: u64,
+    /// Message.
+    pub message_id: u64,
+    /// Author.
+    pub author_id: u64,
+    /// Author's roles.
+    pub author_roles: &'a [u64],
+    /// Author holds Manage Messages or Administrator.
+    pub author_is_moderator: bool,
+    /// The message's behaviour score.
+    pub behaviour: &'a BehaviourScore,
+    /// The author's standing before this message's action.
+    pub standing: &'a MemberStanding,
+    /// Now, ms since the epoch.
+    pub now_ms: i64,
+}
+
+/// What to do about one message, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The action to execute.
+    pub action: Action,
+    /// Delete the message (also true alongside a punishment).
+    pub delete_message: bool,
+    /// Timeout length in seconds when `action` is `timeout`.
+    pub timeout_secs: Option<u64>,
+    /// The level the score alone reached on the thresholds.
+    pub level: Action,
+    /// Recorded only, not executed.
+    pub dry_run: bool,
+    /// Why nothing was done although the score called for it (exempt, cooldown, already handled).
+    pub note: Option<String>,
+    /// One line for the member.
+    pub member_reason: String,
+    /// Detailed breakdown for moderators.
+    pub moderator_reason: String,
+}
+
+impl Decision {
+    /// Whether there is anything to execute on Discord.
+    pub fn executable(&self) -> bool {
+        !self.dry_run && (self.action != Action::None || self.delete_message)
+    }
+
+    /// Comparable severity: punishment rank, then timeout length, then deletion.
+    pub fn severity(&self) -> (u8, u64, bool) {
+        (
+            self.action.rank(),
+            self.timeout_secs.unwrap_or(0),
+            self.delete_message,
+        )
+    }
+
+    /// Strike points this decision adds.
+    pub fn strike_points(&self) -> f64 {
+        match self.action {
+            Action::None | Action::Delete => 0.0,
+            Action::Warn => STRIKE_WARN,
+            Action::Timeout => STRIKE_TIMEOUT,
+            Action::Kick => STRIKE_KICK,
+            Action::Ban => STRIKE_BAN,
+        }
+    }
+
+    /// Records the decision in the member's standing: the per-message record always (so an edit
+    /// never repeats it), a strike and the cooldown only when it is acted on (not in dry-run).
+    pub fn apply_to(&self, st: &mut MemberStanding, message_id: u64, now_ms: i64, policy: &Policy) {
+        let record = MessageRecord {
+            message_id,
+            rank: self.action.rank(),
+            deleted: self.delete_message,
+        };
+        let strike = (!self.dry_run && self.action.rank() > 0).then(|| Strike {
+            at_ms: now_ms,
+            points: self.strike_points(),
+            timeout: self.action == Action::Timeout,
+        });
+        st.record_action(record, strike, now_ms, policy.strike_half_life_ms);
+    }
+}
+
+fn level_for(policy: &Policy, score: f64) -> Action {
+    let t = &policy.thresholds;
+    if score >= t.ban {
+        Action::Ban
+    } else if score >= t.kick {
+        Action::Kick
+    } else if score >= t.timeout {
+        Action::Timeout
+    } else if score >= t.warn {
+        Action::Warn
+    } else {
+        Action::None
+    }
+}
+
+fn exemption(policy: &Policy, i: &DecisionInput<'_>) -> Option<&'static str> {
+    let ex = &policy.exemptions;
+    if i.author_is_moderator {
+        Some("moderator (Manage Messages or Administrator)")
+    } else if ex.users.contains(&i.author_id) {
+        Some("exempt user")
+    } else if ex.channels.contains(&i.channel_id) {
+        Some("exempt channel")
+    } else if i.author_roles.iter().any(|r| ex.roles.contains(r)) {
+        Some("exempt role")
+    } else {
+        None
+    }
+}
+
+/// Decides what to do about one message.
+pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
+    let b = i.behaviour;
+    let st = i.standing;
+    let level = level_for(policy, b.score);
+    let mut rank = level.rank();
+    let mut delete = b.score >= policy.delete_at;
+    let mut notes: Vec<String> = Vec::new();
+
+    if let Some(why) = exemption(policy, i) {
+        if rank > 0 || delete {
+            notes.push(format!("exempt: {why}"));
+        }
+        rank = 0;
+        delete = false;
+    }
+    // A warn-level message from a member with active strikes is a repeat offence. Not for a
+    // re-scored edit: its own earlier warning must not escalate it.
+    let previous = st.record_for(i.message_id);
+    let strikes = st.strike_points(i.now_ms, policy.strike_half_life_ms);
+    if rank == Action::Warn.rank() && strikes >= REPEAT_OFFENCE_POINTS && previous.is_none() {
+        rank = Action::Timeout.rank();
+        notes.push(format!("repeat offence: {strikes:.1} active strike points"));
+    }
+    // Cooldown: within it, only a level above the last punishment's counts.
+    if let Some((at, last_rank)) = st.last_action {
+        if rank > 0 && i.now_ms - at < policy.cooldown_ms && level.rank() <= last_rank {
+            notes.push(format!(
+                "cooldown: last punishment {}s ago",
+                (i.now_ms - at).max(0) / 1000
+            ));
+            rank = 0;
+        }
+    }
+    // Idempotency: an edited message only adds what was not already done for it.
+    if let Some(prev) = previous {
+        if rank > 0 && rank <= prev.rank {
+            notes.push(format!(
+                "already handled: {} for this message",
+                Action::from_rank(prev.rank).as_str()
+            ));
+            rank = 0;
+        }
+        if prev.deleted {
+            delete = false;
+        }
+    }
+
+    let action = match Action::from_rank(rank) {
+        Action::None if delete => Action::Delete,
+        a => a,
+    };
+    let timeout_secs = (action == Action::Timeout).then(|| {
+        policy
+            .timeout_step(st.active_timeouts(i.now_ms, policy.strike_half_life_ms))
+            .as_secs()
+    });
+    let what = match timeout_secs {
+        Some(s) => format!(
+            "timeout {}",
+            humantime::format_duration(std::time::Duration::from_secs(s))
+        ),
+        None => action.as_str().to_string(),
+    };
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    let member_reason = format!("{what}: {}", b.summary());
+    let dry_run = policy.is_dry_run(i.guild_id);
+    let moderator_reason = format!(
+        "{what}{}{} (level {} from thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}; delete at {:.2}){}\n{}",
+        if delete { " + delete message" } else { "" },
+        if dry_run { " [dry run]" } else { "" },
+        level.as_str(),
+        policy.thresholds.warn,
+        policy.thresholds.timeout,
+        policy.thresholds.kick,
+        policy.thresholds.ban,
+        policy.delete_at,
+        note.as_deref().map(|n| format!("; {n}")).unwrap_or_default(),
+        b.breakdown()
+    );
+    Decision {
+        action,
+        delete_message: delete,
+        timeout_secs,
+        level,
+        dry_run,
+        note,
+        member_reason,
+        moderator_reason,
+    }
+}

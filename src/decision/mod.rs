@@ -1,0 +1,11 @@
+//! The decision engine: behaviour score + standing → none / warn / delete / timeout / kick / ban,
+//! with escalation, exemptions, dry-run, cooldown and per-message idempotency. Pure logic.
+
+mod engine;
+mod policy;
+
+pub use engine::{decide, Action, Decision, DecisionInput};
+pub use policy::{
+    thresholds_ordered, ExemptionSet, Policy, PolicyError, REPEAT_OFFENCE_POINTS, STRIKE_BAN,
+    STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
+};

@@ -1,0 +1,370 @@
+//! The moderation flow for one message, readable top to bottom:
+//!
+//! 1. classify the text (or take precomputed scores),
+//! 2. feed the brigade detector (shared windows) and note incident participants,
+//! 3. score the message against the author's standing (pure),
+//! 4. decide (pure) and record the decision in the standing,
+//! 5. return everything as a serialisable [`Outcome`]; executing and persisting it is the caller's job.
+//!
+//! Member standing lives in an in-process [`MemberBook`]; a [`StandingStore`] lets the daemon
+//! load it from and save it to the database.
+
+use crate::behaviour::{
+    fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook, MemberStanding,
+    MessageFacts, RecentMessage,
+};
+use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
+use crate::classifier::{Classifier, ClassifierError, Scores};
+use crate::decision::{decide, Decision, DecisionInput, Policy};
+use crate::state::WindowStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// Severity from which a message counts as toxic for the brigade detector.
+pub const BRIGADE_TOXIC: f64 = 0.5;
+/// Members whose standing is kept in memory.
+pub const DEFAULT_BOOK_CAPACITY: usize = 100_000;
+
+/// A message as the gateway delivers it (created or edited).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageEvent {
+    /// Guild.
+    pub guild_id: u64,
+    /// Channel.
+    pub channel_id: u64,
+    /// Message.
+    pub message_id: u64,
+    /// Author.
+    pub author_id: u64,
+    /// Author's role ids.
+    pub author_roles: Vec<u64>,
+    /// Author holds Manage Messages or Administrator.
+    pub author_is_moderator: bool,
+    /// When the author joined the guild.
+    pub author_joined_at: Option<DateTime<Utc>>,
+    /// Author has no avatar of their own.
+    pub author_default_avatar: bool,
+    /// Text.
+    pub content: String,
+    /// When it was sent (for an edit: when it was edited).
+    pub created_at: DateTime<Utc>,
+    /// This is an edit of an earlier message.
+    pub edited: bool,
+    /// Author of the message this replies to.
+    pub reply_to_author: Option<u64>,
+    /// Mentioned users.
+    pub mentions: Vec<u64>,
+}
+
+/// A member joined a guild. The account's age comes from the user id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinEvent {
+    /// Guild.
+    pub guild_id: u64,
+    /// New member.
+    pub user_id: u64,
+    /// Join time.
+    pub joined_at: DateTime<Utc>,
+    /// The account has no avatar of its own.
+    pub default_avatar: bool,
+}
+
+/// Everything decided about one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Guild.
+    pub guild_id: u64,
+    /// Channel.
+    pub channel_id: u64,
+    /// Message.
+    pub message_id: u64,
+    /// Author.
+    pub author_id: u64,
+    /// Classifier probabilities.
+    pub scores: Scores,
+    /// Behaviour score and factors.
+    pub behaviour: BehaviourScore,
+    /// What to do.
+    pub decision: Decision,
+    /// Incident changes this message caused.
+    pub incidents: Vec<IncidentUpdate>,
+}
+
+/// Why a standing could not be loaded or saved.
+#[derive(Debug, thiserror::Error)]
+#[error("member standing store: {0}")]
+pub struct StandingStoreError(pub String);
+
+/// Where member standings persist between runs (the daemon implements it over Postgres).
+#[async_trait]
+pub trait StandingStore: Send + Sync {
+    /// The stored standing, if any.
+    async fn load(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+    ) -> Result<Option<MemberStanding>, StandingStoreError>;
+    /// Stores a standing after it changed.
+    async fn save(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        standing: &MemberStanding,
+    ) -> Result<(), StandingStoreError>;
+}
+
+/// Why a message or join could not be processed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The classifier failed.
+    #[error(transparent)]
+    Classifier(#[from] ClassifierError),
+    /// This pipeline was built without a classifier; use `score_message`.
+    #[error("no classifier loaded; pass precomputed scores to score_message")]
+    NoClassifier,
+    /// The brigade detector's state store failed.
+    #[error(transparent)]
+    Brigade(#[from] BrigadeError),
+    /// Loading or saving a standing failed.
+    #[error(transparent)]
+    Standing(#[from] StandingStoreError),
+}
+
+/// The moderation brain: classifier, behaviour scorer, brigade detector and decision engine.
+pub struct Pipeline {
+    classifier: Option<Classifier>,
+    policy: Arc<Policy>,
+    detector: BrigadeDetector,
+    book: MemberBook,
+    store: Option<Arc<dyn StandingStore>>,
+    /// Participants of each guild's open incident, by incident id.
+    incidents: Mutex<HashMap<u64, (String, BTreeSet<u64>)>>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl Pipeline {
+    /// A pipeline that classifies messages itself.
+    pub fn new(classifier: Classifier, state: Arc<dyn WindowStore>, policy: Policy) -> Self {
+        let mut p = Self::without_classifier(state, policy);
+        p.classifier = Some(classifier);
+        p
+    }
+
+    /// A pipeline for callers that classify elsewhere (batch scans, tests, benches).
+    pub fn without_classifier(state: Arc<dyn WindowStore>, policy: Policy) -> Self {
+        Self {
+            classifier: None,
+            detector: BrigadeDetector::new(policy.brigade.clone(), state),
+            policy: Arc::new(policy),
+            book: MemberBook::new(DEFAULT_BOOK_CAPACITY),
+            store: None,
+            incidents: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Loads standings from and saves them to `store`.
+    pub fn with_standing_store(mut self, store: Arc<dyn StandingStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Keeps at most `capacity` standings in memory.
+    pub fn with_book_capacity(mut self, capacity: usize) -> Self {
+        self.book = MemberBook::new(capacity);
+        self
+    }
+
+    /// The policy (e.g. to toggle a guild's dry-run).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The in-memory standings.
+    pub fn member_book(&self) -> &MemberBook {
+        &self.book
+    }
+
+    /// Classifies and handles one message.
+    pub async fn on_message(&self, ev: MessageEvent) -> Result<Outcome, PipelineError> {
+        let classifier = self
+            .classifier
+            .as_ref()
+            .ok_or(PipelineError::NoClassifier)?;
+        let scores = classifier.classify(&ev.content).await?;
+        self.score_message(ev, scores).await
+    }
+
+    /// Handles one message whose scores were already computed.
+    pub async fn score_message(
+        &self,
+        ev: MessageEvent,
+        scores: Scores,
+    ) -> Result<Outcome, PipelineError> {
+        let now = ms(ev.created_at);
+        let key = (ev.guild_id, ev.author_id);
+        self.ensure_loaded(key).await?;
+        let p = &self.policy.behaviour;
+        let (severity, top_label) = p.severity(scores.iter());
+        let fp = fingerprint(&ev.content);
+        let joined_ms = ev.author_joined_at.map(ms);
+
+        // Brigade signals first, so that a message which opens an incident already counts as
+        // a participant's. Edits were counted when first sent.
+        let mut incidents = Vec::new();
+        if !ev.edited {
+            let targets: BTreeSet<u64> = ev
+                .reply_to_author
+                .iter()
+                .chain(&ev.mentions)
+                .copied()
+                .collect();
+            incidents = self
+                .detector
+                .on_message(&MessageSignal {
+                    guild_id: ev.guild_id,
+                    channel_id: ev.channel_id,
+                    author_id: ev.author_id,
+                    at_ms: now,
+                    joined_ms,
+                    toxic: severity >= BRIGADE_TOXIC,
+                    targets: targets.into_iter().collect(),
+                    fingerprint: fp,
+                })
+                .await?;
+            self.note_incidents(&mut incidents);
+        }
+        let facts = MessageFacts {
+            severity,
+            top_label,
+            at_ms: now,
+            account_created_ms: snowflake_ms(ev.author_id),
+            joined_ms,
+            fingerprint: fp,
+            incident_participant: self.is_participant(ev.guild_id, ev.author_id),
+        };
+
+        let policy = &self.policy;
+        let (behaviour, decision, saved) = self.book.update(key, |st| {
+            let behaviour = score(p, &facts, st);
+            let decision = decide(
+                policy,
+                &DecisionInput {
+                    guild_id: ev.guild_id,
+                    channel_id: ev.channel_id,
+                    message_id: ev.message_id,
+                    author_id: ev.author_id,
+                    author_roles: &ev.author_roles,
+                    author_is_moderator: ev.author_is_moderator,
+                    behaviour: &behaviour,
+                    standing: st,
+                    now_ms: now,
+                },
+            );
+            decision.apply_to(st, ev.message_id, now, policy);
+            if !ev.edited {
+                let msg = RecentMessage {
+                    at_ms: now,
+                    severity,
+                    fingerprint: fp,
+                };
+                st.push_message(msg, toxic_excess(severity), p.history_half_life_ms);
+            }
+            (
+                behaviour,
+                decision,
+                self.store.is_some().then(|| st.clone()),
+            )
+        });
+        if let (Some(store), Some(st)) = (&self.store, saved) {
+            store.save(ev.guild_id, ev.author_id, &st).await?;
+        }
+        Ok(Outcome {
+            guild_id: ev.guild_id,
+            channel_id: ev.channel_id,
+            message_id: ev.message_id,
+            author_id: ev.author_id,
+            scores,
+            behaviour,
+            decision,
+            incidents,
+        })
+    }
+
+    /// Handles a member joining: raid detection.
+    pub async fn on_join(&self, ev: JoinEvent) -> Result<Vec<IncidentUpdate>, PipelineError> {
+        let mut updates = self
+            .detector
+            .on_join(&JoinSignal {
+                guild_id: ev.guild_id,
+                user_id: ev.user_id,
+                at_ms: ms(ev.joined_at),
+                default_avatar: ev.default_avatar,
+            })
+            .await?;
+        self.note_incidents(&mut updates);
+        Ok(updates)
+    }
+
+    /// Closes incidents that have been quiet long enough; call it periodically.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<IncidentUpdate>, PipelineError> {
+        let mut updates = self.detector.tick(ms(now)).await?;
+        self.note_incidents(&mut updates);
+        Ok(updates)
+    }
+
+    async fn ensure_loaded(&self, key: (u64, u64)) -> Result<(), PipelineError> {
+        if let Some(store) = &self.store {
+            if !self.book.contains(key) {
+                if let Some(st) = store.load(key.0, key.1).await? {
+                    self.book.put(key, st);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers participants and marks updates for dry-run guilds as recorded only.
+    fn note_incidents(&self, updates: &mut [IncidentUpdate]) {
+        if updates.is_empty() {
+            return;
+        }
+        for u in updates.iter_mut() {
+            if let IncidentUpdate::Opened { guild_id, .. }
+            | IncidentUpdate::ParticipantAdded { guild_id, .. } = u
+            {
+                let dry = self.policy.is_dry_run(*guild_id);
+                u.set_dry_run(dry);
+            }
+        }
+        let mut map = self.incidents.lock().unwrap_or_else(|e| e.into_inner());
+        for u in updates {
+            match u {
+                IncidentUpdate::Closed { guild_id, .. } => {
+                    map.remove(guild_id);
+                }
+                IncidentUpdate::Opened { guild_id, .. }
+                | IncidentUpdate::ParticipantAdded { guild_id, .. } => {
+                    let entry = map
+                        .entry(*guild_id)
+                        .or_insert_with(|| (u.incident_id().to_string(), BTreeSet::new()));
+                    if entry.0 != u.incident_id() {
+                        *entry = (u.incident_id().to_string(), BTreeSet::new());
+                    }
+                    entry.1.extend(u.participants());
+                }
+            }
+        }
+    }
+
+    fn is_participant(&self, guild_id: u64, user_id: u64) -> bool {
+        let map = self.incidents.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&guild_id)
+            .is_some_and(|(_, p)| p.contains(&user_id))
+    }
+}
