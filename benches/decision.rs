@@ -33,7 +33,7 @@ fn policy() -> Policy {
 
 /// A mix like a busy server: most messages clean, one in eight toxic.
 fn scores_for(i: u64, labels: &Arc<[String]>) -> Scores {
-    let v = if i % 8 == 0 {
+    let v = if i.is_multiple_of(8) {
         vec![0.97, 0.2, 0.9, 0.02, 0.85, 0.05]
     } else {
         vec![0.03, 0.0, 0.01, 0.0, 0.01, 0.0]
@@ -54,14 +54,14 @@ fn event(i: u64) -> MessageEvent {
         author_joined_at: chrono::DateTime::from_timestamp_millis(T0 - 100 * 86_400_000),
         author_default_avatar: false,
         // Mostly distinct texts; every 50th message is a common one ("gg", "lol").
-        content: if i % 50 == 0 {
+        content: if i.is_multiple_of(50) {
             format!("common reply {}", i % 3)
         } else {
             format!("message {i} about the game tonight")
         },
         created_at: chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
         edited: false,
-        reply_to_author: (i % 5 == 0).then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
+        reply_to_author: i.is_multiple_of(5).then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
         mentions: vec![],
     }
 }
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             // The owner of a MemoryState prunes it now and then; that cost is part of the figure.
-            if i % 10_000 == 0 {
+            if i.is_multiple_of(10_000) {
                 state.prune(T0 + i as i64 * 10, 3_600_000);
             }
             let out = rt.block_on(pipeline.score_message(event(i), scores_for(i, &labels)));

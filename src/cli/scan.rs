@@ -1,12 +1,16 @@
 //! `usmca-bot scan FILE`: classify every message of a chat export and report, offline.
 
 use crate::classifier::Classifier;
-use crate::scan::{read_export, LabelScores, Row, Summary};
+use crate::decision::Policy;
+use crate::pipeline::Pipeline;
+use crate::scan::{read_export, to_event, IncidentLog, LabelScores, Row, Summary};
+use crate::state::MemoryState;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +63,31 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
+    let policy = match Policy::from_config(&config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    let quiet_period = config.brigade.quiet_period.value();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // scan is a dry run over history: in-process windows, nothing leaves this process.
+    let pipeline = Pipeline::without_classifier(Arc::new(MemoryState::new()), policy);
+    let mut incidents = IncidentLog::default();
+    let mut messages = export.messages;
+    // Decisions depend on order (history, windows); exports are chronological, JSON lines may not be.
+    messages.sort_by_key(|m| m.timestamp);
+
     let classifier = match Classifier::load(&config.model) {
         Ok(c) => c,
         Err(e) => {
@@ -67,7 +96,7 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
         }
     };
 
-    let progress = ProgressBar::new(export.messages.len() as u64);
+    let progress = ProgressBar::new(messages.len() as u64);
     progress.set_style(
         ProgressStyle::with_template(
             "{spinner} scanning [{bar:30}] {pos}/{len} messages, {per_sec}, eta {eta}",
@@ -80,7 +109,7 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
     let mut out = BufWriter::new(stdout.lock());
     let mut rows = Vec::new();
 
-    for chunk in export.messages.chunks(CHUNK) {
+    for chunk in messages.chunks(CHUNK) {
         let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
         let scores = match classifier.classify_blocking(&texts) {
             Ok(s) => s,
@@ -92,7 +121,25 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
         };
         for (msg, s) in chunk.iter().zip(scores) {
             let label_scores = LabelScores(s.iter().map(|(l, v)| (l.to_string(), v)).collect());
-            let row = Row::new(msg, label_scores);
+            let mut row = Row::new(msg, label_scores);
+            if msg.author_is_bot {
+                row.action = Some("none".into());
+                row.reason = Some("bots are not moderated".into());
+            } else {
+                match runtime.block_on(pipeline.score_message(to_event(msg), s)) {
+                    Ok(outcome) => {
+                        incidents.apply(&outcome.incidents);
+                        row.action = Some(outcome.decision.action.as_str().to_string());
+                        row.reason = Some(outcome.decision.moderator_reason);
+                        row.behaviour = Some((outcome.behaviour.score * 1e4).round() / 1e4);
+                    }
+                    Err(e) => {
+                        progress.abandon();
+                        eprintln!("error: deciding on message {}: {e}", msg.id);
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             summary.add(msg, &row);
             match args.format {
                 ScanFormat::Jsonl => {
@@ -110,6 +157,19 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
         progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
+    // The export ends here: incidents still open close once their quiet period would have passed.
+    if let Some(last) = messages.last() {
+        let end = last.timestamp + chrono::Duration::from_std(quiet_period).unwrap_or_default();
+        match runtime.block_on(pipeline.tick(end)) {
+            Ok(updates) => incidents.apply(&updates),
+            Err(e) => eprintln!("warning: closing incidents: {e}"),
+        }
+    }
+    summary.incidents = incidents
+        .reports()
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
 
     let result = match args.format {
         ScanFormat::Table => summary.print_table(&mut out, &args.file.display().to_string()),

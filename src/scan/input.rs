@@ -22,6 +22,8 @@ pub struct ScanMessage {
     pub author_is_bot: bool,
     /// Role ids of the author, when known.
     pub author_roles: Vec<String>,
+    /// The author holds Manage Messages or Administrator (JSON lines only; exports do not say).
+    pub author_is_moderator: bool,
     /// When the author joined the guild, when known.
     pub author_joined_at: Option<DateTime<Utc>>,
     /// Channel id.
@@ -216,6 +218,7 @@ fn read_dce(path: &Path, reader: impl Read) -> Result<Export, InputError> {
                     author_name: m.author.name,
                     author_is_bot: m.author.is_bot,
                     author_roles: m.author.roles.into_iter().map(|r| r.id).collect(),
+                    author_is_moderator: false,
                     author_joined_at: None,
                     channel_id: channel_id.clone(),
                     guild_id: guild_id.clone(),
@@ -259,6 +262,8 @@ struct JsonlMessage {
     author_is_bot: bool,
     #[serde(default)]
     author_roles: Vec<Value>,
+    #[serde(default)]
+    author_is_moderator: bool,
     #[serde(default)]
     author_joined_at: Option<String>,
     #[serde(default)]
@@ -330,6 +335,7 @@ fn parse_jsonl_line(text: &str) -> Result<ScanMessage, String> {
         author_name: m.author_name,
         author_is_bot: m.author_is_bot,
         author_roles: m.author_roles.iter().filter_map(value_id).collect(),
+        author_is_moderator: m.author_is_moderator,
         author_joined_at,
         channel_id: m.channel_id,
         guild_id: m.guild_id,

@@ -1,7 +1,11 @@
-//! `scan`: classify (and later decide on) every message of a chat export, offline.
+//! `scan`: classify and decide on every message of a chat export, offline (dry-run).
 
+pub mod event;
+pub mod incidents;
 pub mod input;
 pub mod report;
 
+pub use event::to_event;
+pub use incidents::{IncidentLog, IncidentReport};
 pub use input::{read_export, Export, InputError, Malformed, ScanMessage};
 pub use report::{LabelScores, Row, Summary};

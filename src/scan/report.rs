@@ -325,6 +325,7 @@ mod tests {
             author_name: Some(format!("user{author}")),
             author_is_bot: false,
             author_roles: vec![],
+            author_is_moderator: false,
             author_joined_at: None,
             channel_id: "c".into(),
             guild_id: None,
