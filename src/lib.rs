@@ -9,4 +9,5 @@ pub mod classifier;
 pub mod cli;
 pub mod config;
 pub mod state;
+pub mod storage;
 pub mod telemetry;

@@ -9,7 +9,7 @@ mod validate;
 pub use duration::DurationSpec;
 pub use load::{load, load_from, ConfigSource};
 pub use secret::{Secret, SecretUrl};
-pub use validate::{ConfigError, Problem, ShardSpec};
+pub use validate::{validate, ConfigError, Problem, ShardSpec};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
