@@ -160,8 +160,12 @@ pub enum FaultKind {
         /// The sequence number that should have come next.
         expected: i64,
     },
-    /// Rows are stored in a different order than they were appended.
-    Order,
+    /// Rows are stored in a different order than they were appended. `follows_seq`: the row
+    /// this one was chained after, when it is still present.
+    Order {
+        /// Sequence number of the row whose hash this row points at.
+        follows_seq: Option<i64>,
+    },
     /// The chain ends before the recorded head (rows at the end were deleted).
     MissingTail {
         /// Last sequence number the head records.
@@ -190,7 +194,8 @@ impl fmt::Display for ChainFault {
             FaultKind::HashMismatch => write!(f, "guild {g}: row seq {s} (id {id}): row hash mismatch: a hashed field was modified"),
             FaultKind::PrevHashMismatch => write!(f, "guild {g}: row seq {s} (id {id}): prev-hash mismatch: the row before it was changed or removed"),
             FaultKind::Gap { expected } => write!(f, "guild {g}: row seq {s} (id {id}): gap: row seq {expected} is missing"),
-            FaultKind::Order => write!(f, "guild {g}: row seq {s} (id {id}): order: rows were reordered (ids no longer follow the chain)"),
+            FaultKind::Order { follows_seq: Some(p) } => write!(f, "guild {g}: row seq {s} (id {id}): order: rows were reordered (this row was chained after seq {p})"),
+            FaultKind::Order { follows_seq: None } => write!(f, "guild {g}: row seq {s} (id {id}): order: rows were reordered (ids no longer follow the chain)"),
             FaultKind::MissingTail { head_seq } => write!(f, "guild {g}: missing row: chain ends at seq {s} but its head records seq {head_seq}"),
         }
     }
@@ -198,14 +203,15 @@ impl fmt::Display for ChainFault {
 
 impl std::error::Error for ChainFault {}
 
-/// Checks rows of one chain, given in `seq` order, against the recorded head. Pure; returns
+/// Checks the rows of one chain, given in `seq` order, against the recorded head. Pure; returns
 /// the number of rows checked or the first fault.
-pub fn verify_rows<I>(guild_id: u64, rows: I, head: Option<(i64, &str)>) -> Result<u64, ChainFault>
-where
-    I: IntoIterator<Item = AuditRow>,
-{
+pub fn verify_rows(
+    guild_id: u64,
+    rows: &[AuditRow],
+    head: Option<(i64, &str)>,
+) -> Result<u64, ChainFault> {
     let mut expected_seq = 1i64;
-    let mut prev_hash = GENESIS_HASH.to_string();
+    let mut prev_hash = GENESIS_HASH;
     let mut prev_id = i64::MIN;
     let mut checked = 0u64;
     for row in rows {
@@ -216,7 +222,7 @@ where
             kind,
         };
         if row.id <= prev_id {
-            return Err(fault(FaultKind::Order));
+            return Err(fault(FaultKind::Order { follows_seq: None }));
         }
         if row.seq != expected_seq {
             return Err(fault(FaultKind::Gap {
@@ -229,19 +235,27 @@ where
             }
         }
         if row.prev_hash != prev_hash {
-            return Err(fault(FaultKind::PrevHashMismatch));
+            // Pointing at another row that is still present means rows were swapped, not edited.
+            let follows = rows
+                .iter()
+                .find(|r| r.row_hash == row.prev_hash)
+                .map(|r| r.seq);
+            return Err(fault(match follows {
+                Some(p) => FaultKind::Order { follows_seq: Some(p) },
+                None => FaultKind::PrevHashMismatch,
+            }));
         }
         if row_hash(&row) != row.row_hash {
             return Err(fault(FaultKind::HashMismatch));
         }
         prev_id = row.id;
-        prev_hash = row.row_hash;
+        prev_hash = &row.row_hash;
         expected_seq += 1;
         checked += 1;
     }
     if let Some((head_seq, head_hash)) = head {
         let last = expected_seq - 1;
-        if head_seq != last || (last > 0 && head_hash != prev_hash) {
+        if head_seq != last || head_hash != prev_hash {
             return Err(ChainFault {
                 guild_id,
                 seq: last,
@@ -312,7 +326,7 @@ impl Storage {
             .map_err(StorageError::from)?;
             let head_ref = head.as_ref().map(|(s, h)| (*s, h.as_str()));
             let checked =
-                verify_rows(from_db_id(g), rows, head_ref).map_err(VerifyError::Fault)?;
+                verify_rows(from_db_id(g), &rows, head_ref).map_err(VerifyError::Fault)?;
             report.chains += 1;
             report.rows += checked;
         }
