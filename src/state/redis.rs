@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-static TOUCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/window_touch.lua")));
+static TOUCH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/window_touch.lua")));
 static PEEK: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/window_peek.lua")));
-static BUCKET: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/token_bucket.lua")));
+static BUCKET: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/token_bucket.lua")));
 static SETTINGS_CAS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/settings_cas.lua")));
 
@@ -85,7 +87,10 @@ impl RedisState {
     }
 
     /// Connects with explicit timeouts and preloads the scripts.
-    pub async fn connect_with(cfg: &RedisConfig, timeouts: RedisTimeouts) -> Result<Self, StateError> {
+    pub async fn connect_with(
+        cfg: &RedisConfig,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, StateError> {
         // The URL may hold a password: never echo it.
         let client = redis::Client::open(cfg.url.expose())
             .map_err(|e| StateError::Redis(format!("redis.url is not usable ({:?})", e.kind())))?;
@@ -102,7 +107,11 @@ impl RedisState {
             trips: Arc::new(AtomicU64::new(0)),
         };
         for script in [&*TOUCH, &*PEEK, &*BUCKET, &*SETTINGS_CAS] {
-            script.prepare_invoke().load_async(&mut conn).await.map_err(err)?;
+            script
+                .prepare_invoke()
+                .load_async(&mut conn)
+                .await
+                .map_err(err)?;
         }
         conn.trips.store(0, Ordering::Relaxed);
         Ok(Self {
@@ -120,7 +129,10 @@ impl RedisState {
     /// Checks that Redis answers.
     pub async fn ping(&self) -> Result<(), StateError> {
         let mut c = self.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut c).await.map_err(err)?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .map_err(err)?;
         Ok(())
     }
 

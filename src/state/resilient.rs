@@ -48,7 +48,10 @@ impl Inner {
 
     fn memory(&self) -> Arc<MemoryState> {
         self.fallbacks.fetch_add(1, Ordering::Relaxed);
-        self.memory.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn mark_degraded(&self, e: &StateError) {

@@ -58,7 +58,8 @@ pub struct Appeal {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-const APPEAL_SELECT: &str = "SELECT a.appeal_id, a.case_id, c.guild_id, c.case_no, a.user_id, a.body, a.status,
+const APPEAL_SELECT: &str =
+    "SELECT a.appeal_id, a.case_id, c.guild_id, c.case_no, a.user_id, a.body, a.status,
         a.reviewer_id, a.review_note, a.created_at, a.decided_at
      FROM appeals a JOIN moderation_cases c ON c.case_id = a.case_id";
 
@@ -100,7 +101,9 @@ impl Storage {
         .fetch_optional(&mut *tx)
         .await?;
         let case_id = case_id.ok_or_else(|| {
-            StorageError::NotFound(format!("case #{case_no} for user {user_id} in guild {guild_id}"))
+            StorageError::NotFound(format!(
+                "case #{case_no} for user {user_id} in guild {guild_id}"
+            ))
         })?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO appeals (case_id, user_id, body) VALUES ($1, $2, $3) RETURNING appeal_id",
@@ -182,7 +185,9 @@ impl Storage {
         .await?;
         let Some((case_id, user_id)) = updated else {
             return Err(match self.appeal(appeal_id).await? {
-                Some(a) => StorageError::Conflict(format!("appeal {appeal_id} is already {}", a.status)),
+                Some(a) => {
+                    StorageError::Conflict(format!("appeal {appeal_id} is already {}", a.status))
+                }
                 None => StorageError::NotFound(format!("appeal {appeal_id}")),
             });
         };

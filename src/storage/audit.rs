@@ -241,11 +241,13 @@ pub fn verify_rows(
                 .find(|r| r.row_hash == row.prev_hash)
                 .map(|r| r.seq);
             return Err(fault(match follows {
-                Some(p) => FaultKind::Order { follows_seq: Some(p) },
+                Some(p) => FaultKind::Order {
+                    follows_seq: Some(p),
+                },
                 None => FaultKind::PrevHashMismatch,
             }));
         }
-        if row_hash(&row) != row.row_hash {
+        if row_hash(row) != row.row_hash {
             return Err(fault(FaultKind::HashMismatch));
         }
         prev_id = row.id;

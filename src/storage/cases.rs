@@ -265,7 +265,9 @@ impl Storage {
         .bind(error_note)
         .fetch_optional(&mut *tx)
         .await?;
-        let user = user.ok_or_else(|| StorageError::NotFound(format!("case #{case_no} in guild {guild_id}")))?;
+        let user = user.ok_or_else(|| {
+            StorageError::NotFound(format!("case #{case_no} in guild {guild_id}"))
+        })?;
         append(
             &mut tx,
             &AuditEvent {

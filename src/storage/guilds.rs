@@ -96,9 +96,7 @@ impl GuildSettings {
         // Reuse the global rules, keeping only those about keys a guild can override.
         let mut problems: Vec<Problem> = config::validate(&effective)
             .into_iter()
-            .filter(|p| {
-                p.key.starts_with("thresholds.") || p.key == "storage.content_retention"
-            })
+            .filter(|p| p.key.starts_with("thresholds.") || p.key == "storage.content_retention")
             .map(|p| Problem::new(format!("guild.{}", p.key), p.message))
             .collect();
         let mut ids = |key: &str, list: &Option<Vec<u64>>| {
@@ -122,14 +120,21 @@ impl GuildSettings {
 
     /// Parses settings from JSON, reporting unknown keys and wrong types as a problem.
     pub fn from_json(value: serde_json::Value) -> Result<Self, Vec<Problem>> {
-        serde_json::from_value(value)
-            .map_err(|e| vec![Problem::new("guild", format!("settings are not valid: {e}"))])
+        serde_json::from_value(value).map_err(|e| {
+            vec![Problem::new(
+                "guild",
+                format!("settings are not valid: {e}"),
+            )]
+        })
     }
 }
 
 impl Storage {
     /// A guild's settings and their version (0 and defaults for an unknown guild).
-    pub async fn guild_settings(&self, guild_id: u64) -> Result<(GuildSettings, i64), StorageError> {
+    pub async fn guild_settings(
+        &self,
+        guild_id: u64,
+    ) -> Result<(GuildSettings, i64), StorageError> {
         let row: Option<(serde_json::Value, i64)> =
             sqlx::query_as("SELECT settings, settings_version FROM guilds WHERE guild_id = $1")
                 .bind(db_id(guild_id))

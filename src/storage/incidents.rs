@@ -127,7 +127,9 @@ impl Storage {
         .await?;
         match row {
             Some(r) => incident_from_row(&r),
-            None => Err(StorageError::NotFound(format!("open incident {incident_id}"))),
+            None => Err(StorageError::NotFound(format!(
+                "open incident {incident_id}"
+            ))),
         }
     }
 
@@ -148,7 +150,11 @@ impl Storage {
         .await?;
         let inc = match row {
             Some(r) => incident_from_row(&r)?,
-            None => return Err(StorageError::NotFound(format!("open incident {incident_id}"))),
+            None => {
+                return Err(StorageError::NotFound(format!(
+                    "open incident {incident_id}"
+                )))
+            }
         };
         append(
             &mut tx,

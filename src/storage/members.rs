@@ -125,7 +125,11 @@ impl Storage {
     }
 
     /// One member, if known.
-    pub async fn member(&self, guild_id: u64, user_id: u64) -> Result<Option<Member>, StorageError> {
+    pub async fn member(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+    ) -> Result<Option<Member>, StorageError> {
         let row: Option<MemberRow> = sqlx::query_as(&format!(
             "SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = $1 AND user_id = $2"
         ))

@@ -16,8 +16,8 @@ mod writer;
 
 pub use appeals::{Appeal, AppealDecision, AppealStatus};
 pub use audit::{
-    row_hash, verify_rows, AuditEvent, AuditRow, ChainFault, FaultKind, VerifyError as AuditVerifyError,
-    VerifyReport, GENESIS_HASH,
+    row_hash, verify_rows, AuditEvent, AuditRow, ChainFault, FaultKind,
+    VerifyError as AuditVerifyError, VerifyReport, GENESIS_HASH,
 };
 pub use cases::{Case, CaseAction, CaseStatus, MemberHistory, NewCase};
 pub use guilds::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
@@ -126,10 +126,9 @@ impl Storage {
     }
 
     async fn applied_migrations(&self) -> Result<usize, StorageError> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(&self.pool)
-                .await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
         if !exists {
             return Ok(0);
         }

@@ -106,7 +106,10 @@ impl Storage {
 
     /// Clears message text (and case excerpts) older than each guild's retention period
     /// (`default_retention` where the guild sets none). Returns the rows cleared.
-    pub async fn purge_expired_content(&self, default_retention: Duration) -> Result<u64, StorageError> {
+    pub async fn purge_expired_content(
+        &self,
+        default_retention: Duration,
+    ) -> Result<u64, StorageError> {
         let overrides: Vec<(i64, String)> = sqlx::query_as(
             "SELECT guild_id, settings->>'content_retention' FROM guilds
              WHERE settings->>'content_retention' IS NOT NULL",
@@ -131,8 +134,8 @@ impl Storage {
         except: &[i64],
         retention: Duration,
     ) -> Result<u64, StorageError> {
-        let cutoff = Utc::now()
-            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let mut n = sqlx::query(
             "UPDATE messages SET content = NULL
              WHERE content IS NOT NULL AND created_at < $1
@@ -184,4 +187,3 @@ pub fn spawn_retention_task(
         }
     })
 }
-

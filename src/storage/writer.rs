@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 pub enum WriterError {
     /// The queue is full (only from [`MessageWriter::try_submit`]).
     #[error("message writer queue is full")]
-    Full(MessageRecord),
+    Full(Box<MessageRecord>),
     /// The writer has stopped.
     #[error("message writer has stopped")]
-    Closed(MessageRecord),
+    Closed(Box<MessageRecord>),
     /// At shutdown, rows could not be written after every retry.
     #[error("{rows} message rows could not be written at shutdown: {last_error}")]
     Lost {
@@ -136,7 +136,7 @@ impl MessageWriter {
         self.tx
             .send((record, Instant::now()))
             .await
-            .map_err(|e| WriterError::Closed(e.0 .0))?;
+            .map_err(|e| WriterError::Closed(Box::new(e.0 .0)))?;
         self.stats.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -148,8 +148,8 @@ impl MessageWriter {
                 self.stats.accepted.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Full((r, _))) => Err(WriterError::Full(r)),
-            Err(mpsc::error::TrySendError::Closed((r, _))) => Err(WriterError::Closed(r)),
+            Err(mpsc::error::TrySendError::Full((r, _))) => Err(WriterError::Full(Box::new(r))),
+            Err(mpsc::error::TrySendError::Closed((r, _))) => Err(WriterError::Closed(Box::new(r))),
         }
     }
 

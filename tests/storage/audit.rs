@@ -88,16 +88,29 @@ async fn detects_swapped_rows() {
     seed(s, 5).await;
     // Swap the positions of rows 2 and 4.
     exec(s, "UPDATE audit_log SET seq = -seq WHERE seq IN (2, 4)").await;
-    exec(s, "UPDATE audit_log SET seq = CASE seq WHEN -2 THEN 4 ELSE 2 END WHERE seq < 0").await;
+    exec(
+        s,
+        "UPDATE audit_log SET seq = CASE seq WHEN -2 THEN 4 ELSE 2 END WHERE seq < 0",
+    )
+    .await;
     let f = fault(s).await;
     assert_eq!(f.seq, 2);
-    assert_eq!(f.kind, FaultKind::Order { follows_seq: Some(3) });
+    assert_eq!(
+        f.kind,
+        FaultKind::Order {
+            follows_seq: Some(3)
+        }
+    );
 
     // Adjacent swap, including the ids, so only the hashes tell.
     let db = TestDb::new().await;
     let s = &db.storage;
     seed(s, 4).await;
-    exec(s, "UPDATE audit_log SET seq = -seq, id = -id WHERE seq IN (2, 3)").await;
+    exec(
+        s,
+        "UPDATE audit_log SET seq = -seq, id = -id WHERE seq IN (2, 3)",
+    )
+    .await;
     exec(s, "UPDATE audit_log SET seq = CASE seq WHEN -2 THEN 3 ELSE 2 END, id = CASE id WHEN -2 THEN 3 ELSE 2 END WHERE seq < 0").await;
     let f = fault(s).await;
     assert_eq!(f.seq, 2);
@@ -109,14 +122,25 @@ async fn binary_reports_first_bad_row_and_passes_when_intact() {
     let db = TestDb::new().await;
     seed(&db.storage, 4).await;
     let ok = verify_binary(&db, Some(GUILD));
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("4 rows checked"));
 
-    exec(&db.storage, "UPDATE audit_log SET kind = 'case.deleted' WHERE seq = 2").await;
+    exec(
+        &db.storage,
+        "UPDATE audit_log SET kind = 'case.deleted' WHERE seq = 2",
+    )
+    .await;
     let bad = verify_binary(&db, None);
     assert_eq!(bad.status.code(), Some(4));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("seq 2") && err.contains("hash mismatch"), "{err}");
+    assert!(
+        err.contains("seq 2") && err.contains("hash mismatch"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -124,7 +148,10 @@ async fn chain_still_verifies_after_privacy_forget() {
     let db = TestDb::new().await;
     let s = &db.storage;
     seed(s, 3).await;
-    let n = s.record_case(&warn_case(GUILD, 101, "second offence")).await.unwrap();
+    let n = s
+        .record_case(&warn_case(GUILD, 101, "second offence"))
+        .await
+        .unwrap();
     assert_eq!(n, 4);
     let report = s.forget_user(101, Some(GUILD), Some(9)).await.unwrap();
     assert_eq!(report.cases_redacted, 2);
@@ -139,17 +166,26 @@ async fn chain_still_verifies_after_privacy_forget() {
     assert_eq!(redacted, 2);
     // 4 cases + the forget record itself.
     assert_eq!(s.verify_audit(Some(GUILD)).await.unwrap().rows, 5);
-    let kind: String = sqlx::query_scalar("SELECT kind FROM audit_log WHERE seq = 5 AND guild_id = $1")
-        .bind(GUILD as i64)
-        .fetch_one(s.pool())
-        .await
-        .unwrap();
+    let kind: String =
+        sqlx::query_scalar("SELECT kind FROM audit_log WHERE seq = 5 AND guild_id = $1")
+            .bind(GUILD as i64)
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
     assert_eq!(kind, "privacy.forget");
     let out = verify_binary(&db, Some(GUILD));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Tampering with a redacted row is still caught through its digest.
-    exec(s, "UPDATE audit_log SET content_digest = repeat('0', 64) WHERE seq = 2").await;
+    exec(
+        s,
+        "UPDATE audit_log SET content_digest = repeat('0', 64) WHERE seq = 2",
+    )
+    .await;
     let f = fault(s).await;
     assert_eq!((f.seq, f.kind), (2, FaultKind::HashMismatch));
 }

@@ -13,14 +13,21 @@ async fn case_numbers_are_sequential_per_guild_under_concurrency() {
         for guild in [10u64, 20] {
             let s = db.storage.clone();
             tasks.push(tokio::spawn(async move {
-                (guild, s.record_case(&warn_case(guild, 500 + i, "concurrent")).await)
+                (
+                    guild,
+                    s.record_case(&warn_case(guild, 500 + i, "concurrent"))
+                        .await,
+                )
             }));
         }
     }
     let mut per_guild: std::collections::BTreeMap<u64, Vec<i64>> = Default::default();
     for t in tasks {
         let (guild, no) = t.await.unwrap();
-        per_guild.entry(guild).or_default().push(no.expect("case recorded"));
+        per_guild
+            .entry(guild)
+            .or_default()
+            .push(no.expect("case recorded"));
     }
     for (guild, mut nos) in per_guild {
         nos.sort_unstable();
@@ -59,7 +66,10 @@ async fn case_lifecycle_history_and_failed_cases() {
     }])
     .await
     .unwrap();
-    let warn = s.record_case(&warn_case(guild, user, "insults")).await.unwrap();
+    let warn = s
+        .record_case(&warn_case(guild, user, "insults"))
+        .await
+        .unwrap();
     let mut timeout = warn_case(guild, user, "repeat");
     timeout.action = CaseAction::Timeout;
     timeout.status = CaseStatus::Pending;
@@ -68,18 +78,29 @@ async fn case_lifecycle_history_and_failed_cases() {
     assert_eq!((warn, to), (1, 2));
 
     // Discord answered 403: the case stays, marked failed with the reason.
-    s.set_case_status(guild, to, CaseStatus::Failed, Some("403 Missing Permissions"))
-        .await
-        .unwrap();
+    s.set_case_status(
+        guild,
+        to,
+        CaseStatus::Failed,
+        Some("403 Missing Permissions"),
+    )
+    .await
+    .unwrap();
     let failed = s.case(guild, to).await.unwrap().expect("case exists");
     assert_eq!(failed.status, CaseStatus::Failed);
-    assert_eq!(failed.error_note.as_deref(), Some("403 Missing Permissions"));
+    assert_eq!(
+        failed.error_note.as_deref(),
+        Some("403 Missing Permissions")
+    );
     assert!(s.case(guild, 99).await.unwrap().is_none());
 
     let open = s.open_cases(guild, 10).await.unwrap();
     assert_eq!(open.iter().map(|c| c.case_no).collect::<Vec<_>>(), vec![1]);
 
-    let reversed = s.reverse_case(guild, warn, 4242, "false positive").await.unwrap();
+    let reversed = s
+        .reverse_case(guild, warn, 4242, "false positive")
+        .await
+        .unwrap();
     assert_eq!(reversed.status, CaseStatus::Reversed);
     assert_eq!(reversed.reversed_by, Some(4242));
     assert!(matches!(
@@ -98,7 +119,10 @@ async fn case_lifecycle_history_and_failed_cases() {
     let member = h.member.expect("member row from the message write");
     assert_eq!(member.message_count, 1);
     // Snowflake 175928847299117063 was created at 2016-04-30T11:18:25.796Z.
-    assert_eq!(member.account_created_at.timestamp_millis(), 1_462_015_105_796);
+    assert_eq!(
+        member.account_created_at.timestamp_millis(),
+        1_462_015_105_796
+    );
     assert_eq!(s.verify_audit(Some(guild)).await.unwrap().rows, 4);
 }
 
@@ -126,7 +150,13 @@ async fn one_open_appeal_per_case() {
     assert_eq!(decided.status, AppealStatus::Rejected);
     assert_eq!(decided.reviewer_id, Some(99));
     assert!(matches!(
-        s.decide_appeal(appeal.appeal_id, 99, AppealDecision::Accept, "changed my mind").await,
+        s.decide_appeal(
+            appeal.appeal_id,
+            99,
+            AppealDecision::Accept,
+            "changed my mind"
+        )
+        .await,
         Err(StorageError::Conflict(_))
     ));
     // Once decided, a new appeal may be filed.
@@ -168,13 +198,21 @@ async fn incidents_open_extend_close() {
         Err(StorageError::NotFound(_))
     ));
     let found = s
-        .incidents_between(8, t0 - chrono::Duration::minutes(1), t0 + chrono::Duration::minutes(1))
+        .incidents_between(
+            8,
+            t0 - chrono::Duration::minutes(1),
+            t0 + chrono::Duration::minutes(1),
+        )
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].response["timeouts"], 2);
     assert!(s
-        .incidents_between(8, t0 + chrono::Duration::hours(1), t0 + chrono::Duration::hours(2))
+        .incidents_between(
+            8,
+            t0 + chrono::Duration::hours(1),
+            t0 + chrono::Duration::hours(2)
+        )
         .await
         .unwrap()
         .is_empty());

@@ -23,7 +23,10 @@ async fn migrations_apply_to_empty_database_and_rerun_is_noop() {
         "messages",
         "moderation_cases",
     ] {
-        assert!(tables.iter().any(|x| x == t), "table {t} missing: {tables:?}");
+        assert!(
+            tables.iter().any(|x| x == t),
+            "table {t} missing: {tables:?}"
+        );
     }
 
     let second = db.storage.migrate().await.expect("second run");
@@ -67,7 +70,11 @@ fn binary_migrate_is_idempotent() {
             .expect("run binary")
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("1 applied"));
     let second = run();
     assert!(second.status.success());

@@ -6,7 +6,13 @@ use std::time::Duration;
 use usmca_bot::config::DurationSpec;
 use usmca_bot::storage::{spawn_retention_task, GuildSettings, MessageRecord, Storage};
 
-fn msg(id: u64, guild: u64, author: u64, age: ChronoDuration, content: Option<&str>) -> MessageRecord {
+fn msg(
+    id: u64,
+    guild: u64,
+    author: u64,
+    age: ChronoDuration,
+    content: Option<&str>,
+) -> MessageRecord {
     MessageRecord {
         message_id: id,
         guild_id: guild,
@@ -37,8 +43,13 @@ async fn forget_deletes_messages_and_redacts_cases_and_appeals() {
     ])
     .await
     .unwrap();
-    let no = s.record_case(&warn_case(10, 7, "called someone names")).await.unwrap();
-    s.create_appeal(10, no, 7, "my personal story").await.unwrap();
+    let no = s
+        .record_case(&warn_case(10, 7, "called someone names"))
+        .await
+        .unwrap();
+    s.create_appeal(10, no, 7, "my personal story")
+        .await
+        .unwrap();
     s.record_case(&warn_case(20, 7, "elsewhere")).await.unwrap();
 
     let r = s.forget_user(7, Some(10), None).await.unwrap();
@@ -46,8 +57,14 @@ async fn forget_deletes_messages_and_redacts_cases_and_appeals() {
     assert_eq!(r.cases_redacted, 1);
     assert_eq!(r.appeals_redacted, 1);
     // Guild 20 and other authors are untouched.
-    assert_eq!(count(s, "SELECT count(*) FROM messages WHERE author_id = 7").await, 1);
-    assert_eq!(count(s, "SELECT count(*) FROM messages WHERE author_id = 8").await, 1);
+    assert_eq!(
+        count(s, "SELECT count(*) FROM messages WHERE author_id = 7").await,
+        1
+    );
+    assert_eq!(
+        count(s, "SELECT count(*) FROM messages WHERE author_id = 8").await,
+        1
+    );
     let case = s.case(10, no).await.unwrap().expect("case kept");
     assert!(case.redacted);
     assert_eq!(case.reason, "[redacted]");
@@ -59,7 +76,9 @@ async fn forget_deletes_messages_and_redacts_cases_and_appeals() {
         .unwrap();
     assert_eq!(body, None);
     assert!(!s.case(20, 1).await.unwrap().unwrap().redacted);
-    s.verify_audit(None).await.expect("every chain still verifies");
+    s.verify_audit(None)
+        .await
+        .expect("every chain still verifies");
 
     // Through the binary, everywhere.
     let out = Command::new(env!("CARGO_BIN_EXE_usmca-bot"))
@@ -68,13 +87,26 @@ async fn forget_deletes_messages_and_redacts_cases_and_appeals() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 messages deleted"));
-    assert_eq!(count(s, "SELECT count(*) FROM messages WHERE author_id = 7").await, 0);
+    assert_eq!(
+        count(s, "SELECT count(*) FROM messages WHERE author_id = 7").await,
+        0
+    );
     assert!(s.case(20, 1).await.unwrap().unwrap().redacted);
-    let forgets = count(s, "SELECT count(*) FROM audit_log WHERE kind = 'privacy.forget'").await;
+    let forgets = count(
+        s,
+        "SELECT count(*) FROM audit_log WHERE kind = 'privacy.forget'",
+    )
+    .await;
     assert_eq!(forgets, 2, "each request is itself audited");
-    s.verify_audit(None).await.expect("every chain still verifies");
+    s.verify_audit(None)
+        .await
+        .expect("every chain still verifies");
 }
 
 #[tokio::test]
@@ -88,16 +120,39 @@ async fn retention_purge_respects_guild_overrides() {
         content_retention: Some(DurationSpec::parse("1d")),
         ..Default::default()
     };
-    s.set_guild_settings(30, &short, &base, Some(1)).await.unwrap();
+    s.set_guild_settings(30, &short, &base, Some(1))
+        .await
+        .unwrap();
     s.insert_messages(&[
-        msg(1, 30, 5, ChronoDuration::days(2), Some("old, short retention")),
+        msg(
+            1,
+            30,
+            5,
+            ChronoDuration::days(2),
+            Some("old, short retention"),
+        ),
         msg(2, 30, 5, ChronoDuration::hours(1), Some("fresh")),
-        msg(3, 40, 5, ChronoDuration::days(2), Some("old, default retention")),
-        msg(4, 40, 5, ChronoDuration::days(31), Some("older than default")),
+        msg(
+            3,
+            40,
+            5,
+            ChronoDuration::days(2),
+            Some("old, default retention"),
+        ),
+        msg(
+            4,
+            40,
+            5,
+            ChronoDuration::days(31),
+            Some("older than default"),
+        ),
     ])
     .await
     .unwrap();
-    let cleared = s.purge_expired_content(Duration::from_secs(30 * 86_400)).await.unwrap();
+    let cleared = s
+        .purge_expired_content(Duration::from_secs(30 * 86_400))
+        .await
+        .unwrap();
     assert_eq!(cleared, 2);
     let kept: Vec<i64> =
         sqlx::query_scalar("SELECT message_id FROM messages WHERE content IS NOT NULL ORDER BY 1")
@@ -105,7 +160,11 @@ async fn retention_purge_respects_guild_overrides() {
             .await
             .unwrap();
     assert_eq!(kept, vec![2, 3]);
-    assert_eq!(count(s, "SELECT count(*) FROM messages").await, 4, "rows stay, text goes");
+    assert_eq!(
+        count(s, "SELECT count(*) FROM messages").await,
+        4,
+        "rows stay, text goes"
+    );
 
     // The background task does the same on its interval and stops on shutdown.
     s.insert_messages(&[msg(5, 40, 5, ChronoDuration::days(40), Some("expired"))])
@@ -119,8 +178,17 @@ async fn retention_purge_respects_guild_overrides() {
         stop.clone(),
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while count(s, "SELECT count(*) FROM messages WHERE message_id = 5 AND content IS NOT NULL").await > 0 {
-        assert!(std::time::Instant::now() < deadline, "retention task did not purge");
+    while count(
+        s,
+        "SELECT count(*) FROM messages WHERE message_id = 5 AND content IS NOT NULL",
+    )
+    .await
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "retention task did not purge"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.cancel();

@@ -61,9 +61,16 @@ async fn keeps_moderating_through_a_redis_outage_and_recovers_without_restart() 
     assert_eq!(state.recoveries(), 1);
     let fallbacks = state.fallbacks();
     // The restarted server is empty (no persistence): a write lands there again.
-    store.touch("w", "after", 3_000, 60_000, false).await.unwrap();
+    store
+        .touch("w", "after", 3_000, 60_000, false)
+        .await
+        .unwrap();
     assert_eq!(zcard(&server.url(), "resilient:w:w"), 1);
-    assert_eq!(state.fallbacks(), fallbacks, "no more fallbacks once recovered");
+    assert_eq!(
+        state.fallbacks(),
+        fallbacks,
+        "no more fallbacks once recovered"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +85,10 @@ async fn starts_degraded_when_redis_is_down_and_connects_later() {
     let state = ResilientState::connect_with(&cfg, options()).await;
     assert!(state.is_degraded());
     assert!(state.take_token("b", 1, 1, 0).await.unwrap());
-    assert!(!state.take_token("b", 1, 1, 0).await.unwrap(), "in-process bucket still limits");
+    assert!(
+        !state.take_token("b", 1, 1, 0).await.unwrap(),
+        "in-process bucket still limits"
+    );
     server.restart();
     wait_until("first connection", || !state.is_degraded()).await;
     state.touch("w", "m", 1, 1_000, false).await.unwrap();

@@ -4,9 +4,7 @@ use crate::redis_support::TestRedis;
 use std::time::Duration;
 use usmca_bot::config::DurationSpec;
 use usmca_bot::state::RedisState;
-use usmca_bot::storage::{
-    ExemptionOverrides, GuildSettings, StorageError, ThresholdOverrides,
-};
+use usmca_bot::storage::{ExemptionOverrides, GuildSettings, StorageError, ThresholdOverrides};
 
 #[test]
 fn effective_config_overlays_only_what_is_set() {
@@ -34,7 +32,10 @@ fn effective_config_overlays_only_what_is_set() {
     assert!(e.discord.moderator_roles.contains(&22));
     assert!(e.enforcement.dry_run);
     assert!(e.storage.store_content);
-    assert_eq!(e.storage.content_retention.get(), Some(Duration::from_secs(2 * 86_400)));
+    assert_eq!(
+        e.storage.content_retention.get(),
+        Some(Duration::from_secs(2 * 86_400))
+    );
     // Nothing set: the global configuration unchanged.
     let same = GuildSettings::default().effective(&base);
     assert_eq!(same.thresholds, base.thresholds);
@@ -74,13 +75,21 @@ async fn settings_are_stored_versioned_and_cached() {
     let db = TestDb::new().await;
     let base = base_config();
     let s = &db.storage;
-    assert_eq!(s.guild_settings(5).await.unwrap(), (GuildSettings::default(), 0));
+    assert_eq!(
+        s.guild_settings(5).await.unwrap(),
+        (GuildSettings::default(), 0)
+    );
     let settings = GuildSettings {
         mod_log_channel: Some(1234),
         dry_run: Some(true),
         ..Default::default()
     };
-    assert_eq!(s.set_guild_settings(5, &settings, &base, Some(9)).await.unwrap(), 1);
+    assert_eq!(
+        s.set_guild_settings(5, &settings, &base, Some(9))
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(s.guild_settings(5).await.unwrap(), (settings.clone(), 1));
     let invalid = GuildSettings {
         thresholds: Some(ThresholdOverrides {
@@ -93,7 +102,11 @@ async fn settings_are_stored_versioned_and_cached() {
         Err(StorageError::Invalid(p)) => assert!(p.iter().any(|p| p.key == "guild.thresholds.ban")),
         other => panic!("expected Invalid, got {other:?}"),
     }
-    assert_eq!(s.guild_settings(5).await.unwrap().1, 1, "rejected change not stored");
+    assert_eq!(
+        s.guild_settings(5).await.unwrap().1,
+        1,
+        "rejected change not stored"
+    );
 
     // Cache: set, read back, an older version never overwrites a newer one, invalidate.
     let r = TestRedis::new();
@@ -107,7 +120,10 @@ async fn settings_are_stored_versioned_and_cached() {
         .cache_guild_settings(5, &GuildSettings::default(), 1, Duration::from_secs(60))
         .await
         .unwrap();
-    assert_eq!(redis.cached_guild_settings(5).await.unwrap(), Some((settings, 2)));
+    assert_eq!(
+        redis.cached_guild_settings(5).await.unwrap(),
+        Some((settings, 2))
+    );
     let mut conn = r.conn();
     let ttl: i64 = redis::cmd("PTTL")
         .arg(format!("{}guild:5:settings", r.prefix))

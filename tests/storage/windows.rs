@@ -30,7 +30,10 @@ async fn window_counts_are_exact_under_8_concurrent_writers() {
     }
     let total = 8 * per_writer;
     assert_eq!(max_seen, total, "the last update sees every member");
-    let snap = redis.peek("chan:1", 1_000_000 + per_writer as i64, 3_600_000).await.unwrap();
+    let snap = redis
+        .peek("chan:1", 1_000_000 + per_writer as i64, 3_600_000)
+        .await
+        .unwrap();
     assert_eq!(snap.count, total);
     assert_eq!(snap.members.len() as u64, total);
     // One round trip per update: 8 * 250 touches + 1 peek.
@@ -42,11 +45,22 @@ async fn every_key_written_has_a_ttl() {
     let r = TestRedis::new();
     let redis = RedisState::connect(&r.config()).await.unwrap();
     for i in 0..20i64 {
-        redis.touch(&format!("w{i}"), "m", 10_000 + i, 60_000, i % 2 == 0).await.unwrap();
-        redis.take_token(&format!("b{i}"), 5, 10, 10_000 + i).await.unwrap();
+        redis
+            .touch(&format!("w{i}"), "m", 10_000 + i, 60_000, i % 2 == 0)
+            .await
+            .unwrap();
+        redis
+            .take_token(&format!("b{i}"), 5, 10, 10_000 + i)
+            .await
+            .unwrap();
     }
     redis
-        .cache_guild_settings(1, &Default::default(), 1, std::time::Duration::from_secs(30))
+        .cache_guild_settings(
+            1,
+            &Default::default(),
+            1,
+            std::time::Duration::from_secs(30),
+        )
         .await
         .unwrap();
     let keys = r.keys();
@@ -84,7 +98,16 @@ async fn redis_scripts_match_in_process_semantics() {
         assert_eq!(x, y, "peek after {member}@{at}");
     }
     // Token bucket: capacity 3, 60 a minute (one a second).
-    for (at, _) in [(0, ()), (0, ()), (0, ()), (0, ()), (500, ()), (1_000, ()), (1_000, ()), (5_000, ())] {
+    for (at, _) in [
+        (0, ()),
+        (0, ()),
+        (0, ()),
+        (0, ()),
+        (500, ()),
+        (1_000, ()),
+        (1_000, ()),
+        (5_000, ()),
+    ] {
         assert_eq!(
             redis.take_token("t", 3, 60, at).await.unwrap(),
             mem.take_token("t", 3, 60, at).await.unwrap(),

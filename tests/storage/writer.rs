@@ -11,7 +11,9 @@ fn record(i: u64) -> MessageRecord {
         author_id: 100 + i % 17,
         created_at: Utc::now(),
         edited_at: None,
-        scores: [("toxic".to_string(), (i % 100) as f64 / 100.0)].into_iter().collect(),
+        scores: [("toxic".to_string(), (i % 100) as f64 / 100.0)]
+            .into_iter()
+            .collect(),
         decision: "allow".into(),
         content: None,
     }
@@ -62,7 +64,10 @@ async fn small_batches_are_flushed_by_time() {
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while writer.stats().written < 3 {
-        assert!(std::time::Instant::now() < deadline, "not flushed by the timer");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not flushed by the timer"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let s = writer.stats();
@@ -100,7 +105,10 @@ async fn failed_flushes_are_retried_until_the_database_accepts() {
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while writer.stats().failed_flushes < 2 {
-        assert!(std::time::Instant::now() < deadline, "flush never attempted");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flush never attempted"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(writer.stats().written, 0);
