@@ -202,17 +202,34 @@ async fn run(
             },
             None => rx.recv().await,
         };
-        match received {
-            Some((record, at)) => {
-                buf.push(record);
-                oldest.get_or_insert(at);
-                let overdue = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
-                if buf.len() >= batch_rows || overdue {
-                    flush(&storage, &opts, &mut buf, &mut oldest, &stats, &closing).await?;
+        let Some((record, at)) = received else {
+            // Every sender is gone: write what is left and stop.
+            break;
+        };
+        buf.push(record);
+        oldest.get_or_insert(at);
+        // Take whatever else is already queued, so a backlog is written in full batches
+        // rather than one overdue row at a time.
+        let mut closed = false;
+        while buf.len() < batch_rows {
+            match rx.try_recv() {
+                Ok((record, at)) => {
+                    buf.push(record);
+                    oldest.get_or_insert(at);
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
                 }
             }
-            // Every sender is gone: write what is left and stop.
-            None => break,
+        }
+        let overdue = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
+        if buf.len() >= batch_rows || overdue {
+            flush(&storage, &opts, &mut buf, &mut oldest, &stats, &closing).await?;
+        }
+        if closed {
+            break;
         }
     }
     flush(&storage, &opts, &mut buf, &mut oldest, &stats, &closing).await
