@@ -17,4 +17,5 @@ pub mod http;
 pub mod pipeline;
 pub mod scan;
 pub mod state;
+pub mod storage;
 pub mod telemetry;

@@ -1,8 +1,11 @@
 //! Command-line interface: one subcommand per job, each in its own file.
 
+mod audit;
 mod classify;
 mod config_cmd;
 mod evaluate;
+mod migrate;
+mod privacy;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +52,45 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Inspect the tamper-evident audit trail.
+    Audit {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Handle privacy requests.
+    Privacy {
+        /// What to do.
+        #[command(subcommand)]
+        action: PrivacyAction,
+    },
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Walk the hash chain; exit 0 printing the rows checked, or exit 4 naming the first bad row.
+    Verify {
+        /// Only this guild's chain (default: every chain).
+        #[arg(long, value_name = "ID")]
+        guild: Option<u64>,
+    },
+}
+
+/// `privacy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PrivacyAction {
+    /// Delete a user's messages and stored text; keep their cases, redacted; keep the audit chain verifiable.
+    Forget {
+        /// The user's id.
+        #[arg(long, value_name = "ID")]
+        user: u64,
+        /// Only in this guild (default: every guild).
+        #[arg(long, value_name = "ID")]
+        guild: Option<u64>,
+    },
 }
 
 /// `config` subcommands.
@@ -69,6 +111,13 @@ pub fn main() -> ExitCode {
         Command::Classify { json, texts } => classify::run(cli.config.as_deref(), json, texts),
         Command::Scan(args) => scan::run(args, cli.config.as_deref()),
         Command::Evaluate(args) => evaluate::run(args, cli.config.as_deref()),
+        Command::Migrate => migrate::run(cli.config.as_deref()),
+        Command::Audit {
+            action: AuditAction::Verify { guild },
+        } => audit::verify(cli.config.as_deref(), guild),
+        Command::Privacy {
+            action: PrivacyAction::Forget { user, guild },
+        } => privacy::forget(cli.config.as_deref(), user, guild),
         Command::Run => {
             eprintln!("error: the Discord daemon is not part of this build yet");
             ExitCode::FAILURE

@@ -13,7 +13,7 @@ pub use load::{load, load_from, ConfigSource};
 pub use reload::spawn_sighup_reloader;
 pub use reload::LiveConfig;
 pub use secret::{Secret, SecretUrl};
-pub use validate::{ConfigError, Problem, ShardSpec};
+pub use validate::{validate, ConfigError, Problem, ShardSpec};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -3,8 +3,12 @@
 //! in-process stand-in used by `scan` and whenever Redis is unreachable.
 
 mod memory;
+mod redis;
+mod resilient;
 
 pub use memory::MemoryState;
+pub use redis::{RedisState, RedisTimeouts};
+pub use resilient::{ResilientOptions, ResilientState};
 
 use async_trait::async_trait;
 

@@ -1,0 +1,171 @@
+//! Persistence throughput: rows/s of the batched message writer (Postgres at DATABASE_URL) and
+//! Redis round trips per message for the window/bucket updates (Redis at REDIS_URL).
+//!
+//! Run: `cargo bench --bench storage`. Round-trip counts are printed before the timings; they
+//! come from the store's own counter and are cross-checked with Redis' INFO commandstats.
+
+#[path = "../tests/support/db.rs"]
+mod db;
+#[path = "../tests/support/redis.rs"]
+mod redis_support;
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use usmca_bot::state::{RedisState, WindowStore};
+use usmca_bot::storage::{MessageRecord, MessageWriter, WriterOptions};
+
+const ROWS_PER_ITER: u64 = 5_000;
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn record(i: u64) -> MessageRecord {
+    MessageRecord {
+        message_id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        guild_id: 1 + i % 4,
+        channel_id: 10 + i % 8,
+        author_id: 1_000 + i % 500,
+        created_at: Utc::now(),
+        edited_at: None,
+        scores: [
+            ("toxic".to_string(), (i % 97) as f64 / 97.0),
+            ("insult".to_string(), (i % 89) as f64 / 89.0),
+            ("threat".to_string(), 0.01),
+        ]
+        .into_iter()
+        .collect(),
+        decision: "allow".into(),
+        content: None,
+    }
+}
+
+fn writer_throughput(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = rt.block_on(db::TestDb::new());
+    let mut group = c.benchmark_group("message_writer");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Elements(ROWS_PER_ITER));
+    for batch in [100usize, 500] {
+        group.bench_function(format!("submit_and_drain/batch_{batch}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let writer = MessageWriter::spawn(
+                            db.storage.clone(),
+                            WriterOptions {
+                                flush_every: Duration::from_millis(50),
+                                batch_rows: batch,
+                                queue_capacity: batch * 8,
+                                max_retry_delay: Duration::from_secs(1),
+                                shutdown_attempts: 5,
+                            },
+                        );
+                        let start = Instant::now();
+                        for i in 0..ROWS_PER_ITER {
+                            writer.submit(record(i)).await.expect("accepted");
+                        }
+                        let stats = writer.shutdown().await.expect("drained");
+                        total += start.elapsed();
+                        assert_eq!(stats.written, ROWS_PER_ITER);
+                    }
+                    total
+                })
+            })
+        });
+    }
+    group.finish();
+    drop(db);
+}
+
+/// The state updates one message causes in the pipeline: the author's velocity window, the
+/// channel's toxic-author window (with members), the duplicate-text window and the guild's
+/// action bucket.
+async fn per_message(store: &RedisState, i: i64) {
+    let at = 1_700_000_000_000 + i;
+    let user = format!("u{}", i % 300);
+    store
+        .touch(&format!("vel:{user}"), &format!("m{i}"), at, 60_000, false)
+        .await
+        .expect("touch");
+    store
+        .touch("coord:c1", &user, at, 120_000, true)
+        .await
+        .expect("touch");
+    store
+        .touch(&format!("dup:{}", i % 50), &user, at, 120_000, false)
+        .await
+        .expect("touch");
+    store
+        .take_token("actions:g1", 60, 60, at)
+        .await
+        .expect("bucket");
+}
+
+fn commandstat(conn: &mut redis::Connection, cmd: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(conn)
+        .unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn redis_round_trips(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let test_redis = redis_support::TestRedis::new();
+    let store = rt
+        .block_on(RedisState::connect(&test_redis.config()))
+        .expect("Redis reachable");
+
+    // Count first: 1,000 messages, via the store's counter and the server's own statistics
+    // (the server is shared, so the server-side figure is an upper bound).
+    let mut conn = test_redis.conn();
+    let evalsha_before = commandstat(&mut conn, "evalsha");
+    let trips_before = store.round_trips();
+    let messages = 1_000i64;
+    rt.block_on(async {
+        for i in 0..messages {
+            per_message(&store, i).await;
+        }
+    });
+    let trips = store.round_trips() - trips_before;
+    let evalsha = commandstat(&mut conn, "evalsha") - evalsha_before;
+    println!(
+        "redis round trips per message: {:.2} (client counter: {trips} for {messages} messages; \
+         server EVALSHA calls: {evalsha}); per window/bucket update: 1",
+        trips as f64 / messages as f64
+    );
+
+    let mut group = c.benchmark_group("redis_state");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(1));
+    let counter = AtomicU64::new(messages as u64);
+    group.bench_function("per_message_updates", |b| {
+        b.iter(|| {
+            let i = counter.fetch_add(1, Ordering::Relaxed) as i64;
+            rt.block_on(per_message(&store, i))
+        })
+    });
+    group.bench_function("single_touch", |b| {
+        b.iter(|| {
+            let i = counter.fetch_add(1, Ordering::Relaxed) as i64;
+            rt.block_on(store.touch(
+                "single",
+                &format!("m{i}"),
+                1_700_000_000_000 + i,
+                60_000,
+                false,
+            ))
+            .expect("touch")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, writer_throughput, redis_round_trips);
+criterion_main!(benches);

@@ -1,0 +1,280 @@
+//! Redis-backed windows and buckets: each update is one Lua script, one atomic round trip.
+//! Also caches per-guild settings. Every key lives under `redis.key_prefix` and has a TTL.
+
+use super::{StateError, WindowSnapshot, WindowStore};
+use crate::config::RedisConfig;
+use crate::storage::GuildSettings;
+use async_trait::async_trait;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+static TOUCH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/window_touch.lua")));
+static PEEK: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/window_peek.lua")));
+static BUCKET: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/token_bucket.lua")));
+static SETTINGS_CAS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/settings_cas.lua")));
+
+/// Extra lifetime of a window key beyond its window, so a key never expires while in use.
+const WINDOW_TTL_SLACK_MS: i64 = 1_000;
+
+/// How long Redis may take before an operation counts as failed.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisTimeouts {
+    /// Establishing a connection.
+    pub connect: Duration,
+    /// One command's reply.
+    pub response: Duration,
+}
+
+impl Default for RedisTimeouts {
+    fn default() -> Self {
+        // Short: the moderation path falls back to in-process state rather than wait.
+        Self {
+            connect: Duration::from_millis(500),
+            response: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A connection that counts round trips (one per command or pipeline sent).
+#[derive(Clone)]
+struct Counted {
+    inner: ConnectionManager,
+    trips: Arc<AtomicU64>,
+}
+
+impl ConnectionLike for Counted {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
+        self.inner.req_packed_command(cmd)
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
+        self.inner.req_packed_commands(cmd, offset, count)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+}
+
+/// Windows, buckets and the settings cache in Redis. Cheap to clone; reconnects by itself.
+#[derive(Clone)]
+pub struct RedisState {
+    conn: Counted,
+    prefix: String,
+}
+
+fn err(e: redis::RedisError) -> StateError {
+    StateError::Redis(e.to_string())
+}
+
+impl RedisState {
+    /// Connects to `redis.url` with the default (short) timeouts.
+    pub async fn connect(cfg: &RedisConfig) -> Result<Self, StateError> {
+        Self::connect_with(cfg, RedisTimeouts::default()).await
+    }
+
+    /// Connects with explicit timeouts and preloads the scripts.
+    pub async fn connect_with(
+        cfg: &RedisConfig,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, StateError> {
+        // The URL may hold a password: never echo it.
+        let client = redis::Client::open(cfg.url.expose())
+            .map_err(|e| StateError::Redis(format!("redis.url is not usable ({:?})", e.kind())))?;
+        let manager_cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeouts.connect)
+            .set_response_timeout(timeouts.response)
+            .set_number_of_retries(1)
+            .set_max_delay(200);
+        let inner = ConnectionManager::new_with_config(client, manager_cfg)
+            .await
+            .map_err(err)?;
+        let mut conn = Counted {
+            inner,
+            trips: Arc::new(AtomicU64::new(0)),
+        };
+        for script in [&*TOUCH, &*PEEK, &*BUCKET, &*SETTINGS_CAS] {
+            script
+                .prepare_invoke()
+                .load_async(&mut conn)
+                .await
+                .map_err(err)?;
+        }
+        conn.trips.store(0, Ordering::Relaxed);
+        Ok(Self {
+            conn,
+            prefix: cfg.key_prefix.clone(),
+        })
+    }
+
+    /// Round trips made since connecting (scripts count as one each; a reload after a Redis
+    /// restart adds one).
+    pub fn round_trips(&self) -> u64 {
+        self.conn.trips.load(Ordering::Relaxed)
+    }
+
+    /// Checks that Redis answers.
+    pub async fn ping(&self) -> Result<(), StateError> {
+        let mut c = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The full key for a window.
+    pub fn window_key(&self, key: &str) -> String {
+        format!("{}w:{key}", self.prefix)
+    }
+
+    /// The full key for a token bucket.
+    pub fn bucket_key(&self, key: &str) -> String {
+        format!("{}b:{key}", self.prefix)
+    }
+
+    fn settings_key(&self, guild_id: u64) -> String {
+        format!("{}guild:{guild_id}:settings", self.prefix)
+    }
+
+    /// Cached settings of a guild with their version, or `None` on a miss. An entry this build
+    /// cannot read is deleted and reported as a miss.
+    pub async fn cached_guild_settings(
+        &self,
+        guild_id: u64,
+    ) -> Result<Option<(GuildSettings, i64)>, StateError> {
+        let mut c = self.conn.clone();
+        let raw: Option<String> = redis::cmd("GET")
+            .arg(self.settings_key(guild_id))
+            .query_async(&mut c)
+            .await
+            .map_err(err)?;
+        let Some(raw) = raw else { return Ok(None) };
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            version: i64,
+            settings: GuildSettings,
+        }
+        match serde_json::from_str::<Entry>(&raw) {
+            Ok(e) => Ok(Some((e.settings, e.version))),
+            Err(_) => {
+                self.invalidate_guild_settings(guild_id).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Caches a guild's settings at `version` for `ttl`. An older version never replaces a newer one.
+    pub async fn cache_guild_settings(
+        &self,
+        guild_id: u64,
+        settings: &GuildSettings,
+        version: i64,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let body = serde_json::json!({ "version": version, "settings": settings }).to_string();
+        // Compare-and-set in one round trip so a slow writer with stale data loses.
+        let mut c = self.conn.clone();
+        let _: i64 = SETTINGS_CAS
+            .key(self.settings_key(guild_id))
+            .arg(body)
+            .arg(version)
+            .arg(ttl.as_millis().max(1) as u64)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Drops a guild's cached settings (call after changing them).
+    pub async fn invalidate_guild_settings(&self, guild_id: u64) -> Result<(), StateError> {
+        let mut c = self.conn.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.settings_key(guild_id))
+            .query_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+fn snapshot(reply: (u64, Vec<String>)) -> WindowSnapshot {
+    WindowSnapshot {
+        count: reply.0,
+        members: reply.1,
+    }
+}
+
+#[async_trait]
+impl WindowStore for RedisState {
+    async fn touch(
+        &self,
+        key: &str,
+        member: &str,
+        at_ms: i64,
+        window_ms: i64,
+        with_members: bool,
+    ) -> Result<WindowSnapshot, StateError> {
+        let mut c = self.conn.clone();
+        let reply: (u64, Vec<String>) = TOUCH
+            .key(self.window_key(key))
+            .arg(member)
+            .arg(at_ms)
+            .arg(window_ms)
+            .arg(if with_members { "1" } else { "0" })
+            .arg(window_ms.max(1) + WINDOW_TTL_SLACK_MS)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(snapshot(reply))
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        at_ms: i64,
+        window_ms: i64,
+    ) -> Result<WindowSnapshot, StateError> {
+        let mut c = self.conn.clone();
+        let reply: (u64, Vec<String>) = PEEK
+            .key(self.window_key(key))
+            .arg(at_ms)
+            .arg(window_ms)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(snapshot(reply))
+    }
+
+    async fn take_token(
+        &self,
+        key: &str,
+        capacity: u32,
+        per_minute: u32,
+        at_ms: i64,
+    ) -> Result<bool, StateError> {
+        let mut c = self.conn.clone();
+        let taken: i64 = BUCKET
+            .key(self.bucket_key(key))
+            .arg(capacity)
+            .arg(per_minute)
+            .arg(at_ms)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(taken == 1)
+    }
+}

@@ -1,0 +1,194 @@
+//! Brigade and raid incidents: opened on detection, extended while activity continues, closed
+//! after the quiet period with the response taken.
+
+use super::audit::{append, AuditEvent};
+use super::{db_id, from_db_id, Storage, StorageError};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+/// An incident to open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    /// Guild id.
+    pub guild_id: u64,
+    /// Channel, when the incident is tied to one.
+    pub channel_id: Option<u64>,
+    /// Detector, e.g. `join_surge`, `coordinated`, `harassment`, `duplicate`.
+    pub kind: String,
+    /// First event.
+    pub window_start: DateTime<Utc>,
+    /// Latest event.
+    pub window_end: DateTime<Utc>,
+    /// User ids involved.
+    pub participants: Vec<u64>,
+    /// What was done so far (slow-mode, timeouts ...).
+    pub response: serde_json::Value,
+}
+
+/// A stored incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    /// Id.
+    pub incident_id: i64,
+    /// Guild id.
+    pub guild_id: u64,
+    /// Channel.
+    pub channel_id: Option<u64>,
+    /// Detector.
+    pub kind: String,
+    /// First event.
+    pub window_start: DateTime<Utc>,
+    /// Latest event.
+    pub window_end: DateTime<Utc>,
+    /// Participants, without duplicates.
+    pub participants: Vec<u64>,
+    /// Response.
+    pub response: serde_json::Value,
+    /// When it was closed; `None` while ongoing.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+const INCIDENT_COLUMNS: &str =
+    "incident_id, guild_id, channel_id, kind, window_start, window_end, participants, response, closed_at";
+
+fn incident_from_row(r: &sqlx::postgres::PgRow) -> Result<Incident, StorageError> {
+    let participants: Vec<i64> = r.try_get("participants")?;
+    Ok(Incident {
+        incident_id: r.try_get("incident_id")?,
+        guild_id: from_db_id(r.try_get("guild_id")?),
+        channel_id: r.try_get::<Option<i64>, _>("channel_id")?.map(from_db_id),
+        kind: r.try_get("kind")?,
+        window_start: r.try_get("window_start")?,
+        window_end: r.try_get("window_end")?,
+        participants: participants.into_iter().map(from_db_id).collect(),
+        response: r.try_get("response")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+impl Storage {
+    /// Opens an incident (audited) and returns its id.
+    pub async fn insert_incident(&self, inc: &NewIncident) -> Result<i64, StorageError> {
+        let participants: Vec<i64> = inc.participants.iter().copied().map(db_id).collect();
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO brigade_incidents (guild_id, channel_id, kind, window_start, window_end, participants, response)
+             VALUES ($1, $2, $3, $4, $5, ARRAY(SELECT DISTINCT unnest($6::bigint[])), $7) RETURNING incident_id",
+        )
+        .bind(db_id(inc.guild_id))
+        .bind(inc.channel_id.map(db_id))
+        .bind(&inc.kind)
+        .bind(inc.window_start)
+        .bind(inc.window_end)
+        .bind(&participants)
+        .bind(&inc.response)
+        .fetch_one(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            &AuditEvent {
+                guild_id: inc.guild_id,
+                kind: "incident.opened".into(),
+                actor_id: None,
+                target_id: None,
+                payload: serde_json::json!({
+                    "incident_id": id, "kind": inc.kind, "channel_id": inc.channel_id,
+                    "participants": inc.participants, "response": inc.response,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Extends an open incident: moves its window end forward, adds participants and replaces
+    /// the response when one is given.
+    pub async fn update_incident(
+        &self,
+        incident_id: i64,
+        window_end: DateTime<Utc>,
+        new_participants: &[u64],
+        response: Option<&serde_json::Value>,
+    ) -> Result<Incident, StorageError> {
+        let extra: Vec<i64> = new_participants.iter().copied().map(db_id).collect();
+        let row = sqlx::query(&format!(
+            "UPDATE brigade_incidents SET
+               window_end = GREATEST(window_end, $2),
+               participants = ARRAY(SELECT DISTINCT unnest(participants || $3::bigint[])),
+               response = COALESCE($4, response)
+             WHERE incident_id = $1 AND closed_at IS NULL RETURNING {INCIDENT_COLUMNS}"
+        ))
+        .bind(incident_id)
+        .bind(window_end)
+        .bind(&extra)
+        .bind(response)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => incident_from_row(&r),
+            None => Err(StorageError::NotFound(format!(
+                "open incident {incident_id}"
+            ))),
+        }
+    }
+
+    /// Closes an incident with the final response (audited).
+    pub async fn close_incident(
+        &self,
+        incident_id: i64,
+        response: &serde_json::Value,
+    ) -> Result<Incident, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE brigade_incidents SET closed_at = now(), response = $2
+             WHERE incident_id = $1 AND closed_at IS NULL RETURNING {INCIDENT_COLUMNS}"
+        ))
+        .bind(incident_id)
+        .bind(response)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let inc = match row {
+            Some(r) => incident_from_row(&r)?,
+            None => {
+                return Err(StorageError::NotFound(format!(
+                    "open incident {incident_id}"
+                )))
+            }
+        };
+        append(
+            &mut tx,
+            &AuditEvent {
+                guild_id: inc.guild_id,
+                kind: "incident.closed".into(),
+                actor_id: None,
+                target_id: None,
+                payload: serde_json::json!({
+                    "incident_id": incident_id, "participants": inc.participants.len(), "response": response,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(inc)
+    }
+
+    /// A guild's incidents that overlap `[from, to]`, newest first.
+    pub async fn incidents_between(
+        &self,
+        guild_id: u64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Incident>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM brigade_incidents
+             WHERE guild_id = $1 AND window_start <= $3 AND window_end >= $2 ORDER BY window_start DESC"
+        ))
+        .bind(db_id(guild_id))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(incident_from_row).collect()
+    }
+}

@@ -1,0 +1,83 @@
+use crate::db::TestDb;
+
+#[tokio::test]
+async fn migrations_apply_to_empty_database_and_rerun_is_noop() {
+    let db = TestDb::empty().await;
+    let first = db.storage.migrate().await.expect("first run");
+    assert_eq!(first.applied, first.known);
+    assert!(first.known >= 1);
+
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(db.storage.pool())
+    .await
+    .unwrap();
+    for t in [
+        "appeals",
+        "audit_heads",
+        "audit_log",
+        "brigade_incidents",
+        "guilds",
+        "members",
+        "messages",
+        "moderation_cases",
+    ] {
+        assert!(
+            tables.iter().any(|x| x == t),
+            "table {t} missing: {tables:?}"
+        );
+    }
+
+    let second = db.storage.migrate().await.expect("second run");
+    assert_eq!(second.applied, 0, "second run must be a no-op");
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(db.storage.pool())
+        .await
+        .unwrap();
+    assert_eq!(recorded as usize, first.known);
+}
+
+#[tokio::test]
+async fn hot_query_indexes_exist() {
+    let db = TestDb::new().await;
+    let idx: Vec<String> =
+        sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'")
+            .fetch_all(db.storage.pool())
+            .await
+            .unwrap();
+    for i in [
+        "messages_author_recent",
+        "cases_member_recent",
+        "cases_guild_open",
+        "incidents_guild_time",
+        "appeals_one_open_per_case",
+    ] {
+        assert!(idx.iter().any(|x| x == i), "index {i} missing");
+    }
+}
+
+#[test]
+fn binary_migrate_is_idempotent() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(TestDb::empty());
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_usmca-bot"))
+            .arg("migrate")
+            .env("DATABASE_URL", &db.url)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run binary")
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("1 applied"));
+    let second = run();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("0 applied"));
+    drop(db);
+}

@@ -1,0 +1,86 @@
+//! A fresh Postgres database per test: random name, migrations applied, dropped afterwards
+//! (also when the test panics, from `Drop`). Uses `DATABASE_URL` (default: local trust auth).
+
+#![allow(dead_code)]
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection};
+use usmca_bot::storage::Storage;
+
+/// The server tests use: `DATABASE_URL` or a local default.
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A throwaway database.
+pub struct TestDb {
+    /// Storage over a small pool on the database.
+    pub storage: Storage,
+    /// Database name.
+    pub name: String,
+    /// URL of the database (for the binary under test).
+    pub url: String,
+}
+
+impl TestDb {
+    /// A new database with every migration applied.
+    pub async fn new() -> Self {
+        let db = Self::empty().await;
+        db.storage.migrate().await.expect("migrations apply");
+        db
+    }
+
+    /// A new database without migrations.
+    pub async fn empty() -> Self {
+        let name = format!("usmca_test_{:016x}", rand::random::<u64>());
+        let admin = admin_url();
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .expect("Postgres reachable at DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        let url = url.to_string();
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .connect(&url)
+            .await
+            .expect("connect to test database");
+        Self {
+            storage: Storage::from_pool(pool),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop may run inside a runtime (async tests): do the blocking cleanup on its own thread.
+        // The pool's connections belong to the test's runtime, which is blocked here, so they
+        // are not closed from this side; WITH (FORCE) ends them on the server.
+        let cleaned = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            rt.block_on(async move {
+                let mut conn = PgConnection::connect(&admin_url()).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(cleaned, Ok(Ok(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
