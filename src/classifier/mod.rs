@@ -85,6 +85,7 @@ impl Classifier {
         // Warm-up: the first run allocates and optimises; pay that before the first real message.
         engine.infer(&["warm-up".to_string()], &Rules::DEFAULT)?;
         let stats = Arc::new(Stats::default());
+        stats.worker_alive.store(true, Ordering::Relaxed);
         let max_batch = cfg.max_batch.min(cfg.queue_capacity);
         let policy = BatchPolicy {
             max_batch,
@@ -197,7 +198,7 @@ impl Classifier {
         let s = &self.inner.stats;
         let ms = s.last_success_ms.load(Ordering::Relaxed);
         ClassifierHealth {
-            loaded: true,
+            loaded: s.worker_alive.load(Ordering::Relaxed),
             last_success: (ms > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
             queue_depth: self.inner.capacity - self.inner.permits.available_permits(),
             batches: s.batches.load(Ordering::Relaxed),

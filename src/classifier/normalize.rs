@@ -181,17 +181,20 @@ fn leet(c: char) -> Option<char> {
     })
 }
 
-/// Maps leet characters that sit between letters (or lead into / trail a letter run for
-/// digits and `$`), only in words of three or more characters with an ASCII letter: "1d10t" → "idiot",
-/// but "2024", "@user" and "wow!" are left alone.
+/// Maps leet characters inside words of three or more characters that contain an ASCII letter:
+/// "1d10t" → "idiot", "sh!t" → "shit", "a$$" → "ass". Symbols (`!`, `@`, `|`) only between two
+/// letters, so "wow!!!" and "@user" keep them; ordinals ("1st", "22nd") and words without letters
+/// ("2024") are left alone.
 fn unleet(word: &str) -> Option<String> {
     let chars: Vec<char> = word.chars().collect();
     if chars.len() < 3
         || !chars.iter().any(|c| c.is_ascii_alphabetic())
         || !chars.iter().any(|&c| leet(c).is_some())
+        || is_ordinal(word)
     {
         return None;
     }
+    let letter = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_alphabetic());
     let letterish = |i: usize| {
         chars
             .get(i)
@@ -201,13 +204,10 @@ fn unleet(word: &str) -> Option<String> {
     let mut changed = false;
     for (i, &c) in chars.iter().enumerate() {
         let mapped = leet(c).filter(|_| {
-            let before = i > 0 && letterish(i - 1);
-            let after = letterish(i + 1);
-            // Symbols ('!', '@', '|') only inside a word: "wow!" and "@user" keep them.
             if matches!(c, '!' | '@' | '|') {
-                before && after
+                i > 0 && letter(i - 1) && letter(i + 1)
             } else {
-                before || after
+                (i > 0 && letterish(i - 1)) || letterish(i + 1)
             }
         });
         match mapped {
@@ -219,6 +219,15 @@ fn unleet(word: &str) -> Option<String> {
         }
     }
     changed.then_some(out)
+}
+
+/// "1st", "22nd", "3rd", "4th" (optionally followed by punctuation).
+fn is_ordinal(word: &str) -> bool {
+    let w = word
+        .trim_end_matches(|c: char| c.is_ascii_punctuation())
+        .to_ascii_lowercase();
+    let digits = w.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && matches!(&w[digits..], "st" | "nd" | "rd" | "th")
 }
 
 /// Separators people put between the letters of a word.
@@ -300,6 +309,7 @@ mod tests {
         assert_eq!(n("1d10t"), "idiot");
         assert_eq!(n("sh!t and a$$"), "shit and ass");
         assert_eq!(n("stuuuupid"), "stupid");
+        assert_eq!(n("b!tch"), "bitch");
         assert_eq!(n("іdіоt"), "idiot");
     }
 

@@ -95,3 +95,40 @@ pub fn get(configured: &str) -> Result<Runtime, ClassifierError> {
     *guard = Some(rt.clone());
     Ok(rt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_path_comes_first_and_project_dir_before_exe_dirs() {
+        let c = candidates("/opt/ort/libonnxruntime.so");
+        assert_eq!(c[0], PathBuf::from("/opt/ort/libonnxruntime.so"));
+        let local = PathBuf::from(".onnxruntime").join(LIBRARY_NAME);
+        let pos = |p: &PathBuf| c.iter().position(|x| x == p);
+        assert!(pos(&local) > Some(0));
+        assert_eq!(
+            c.last(),
+            Some(&PathBuf::from("/usr/local/lib/usmca-bot").join(LIBRARY_NAME))
+        );
+        // A configured directory means the library inside it.
+        let dir = std::env::temp_dir();
+        assert_eq!(
+            candidates(&dir.display().to_string())[0],
+            dir.join(LIBRARY_NAME)
+        );
+    }
+
+    #[test]
+    fn a_missing_configured_library_is_an_error_with_the_fix() {
+        // Only meaningful before the runtime is loaded in this process; unit tests never load it.
+        let err = get("/nonexistent/libonnxruntime.so")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("setup-onnxruntime.sh") && err.contains("model.runtime_path"),
+            "{err}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 use super::engine::Engine;
 use super::normalize::Rules;
 use super::{ClassifierError, Scores};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,6 +28,17 @@ pub(crate) struct Stats {
     pub(crate) errors: AtomicU64,
     /// Milliseconds since the Unix epoch of the last successful inference; 0 = never.
     pub(crate) last_success_ms: AtomicU64,
+    /// The worker thread is running (cleared when it exits, even by panic).
+    pub(crate) worker_alive: AtomicBool,
+}
+
+/// Clears `worker_alive` when the worker returns or unwinds.
+struct AliveGuard<'a>(&'a AtomicBool);
+
+impl Drop for AliveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Stats {
@@ -57,6 +68,7 @@ pub(crate) struct BatchPolicy {
 
 /// Runs until every sender is dropped.
 pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, stats: Arc<Stats>) {
+    let _alive = AliveGuard(&stats.worker_alive);
     let mut carry: Option<Job> = None;
     loop {
         let first = match carry.take() {

@@ -5,6 +5,7 @@
 mod cli;
 mod hf;
 mod parity;
+mod props;
 mod worker;
 
 use std::path::PathBuf;
