@@ -1,8 +1,8 @@
 //! Persistence throughput: rows/s of the batched message writer (Postgres at DATABASE_URL) and
 //! Redis round trips per message for the window/bucket updates (Redis at REDIS_URL).
 //!
-//! Run: `cargo bench --bench storage`. Round-trip counts are printed before the timings; they
-//! come from the store's own counter and are cross-checked with Redis' INFO commandstats.
+//! Run: `cargo bench --bench storage`. Round-trip counts are printed (stderr) before the Redis
+//! timings; they come from the store's own counter, cross-checked with Redis' INFO commandstats.
 
 #[path = "../tests/support/db.rs"]
 mod db;
@@ -41,7 +41,8 @@ fn record(i: u64) -> MessageRecord {
 
 fn writer_throughput(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let db = rt.block_on(db::TestDb::new());
+    // Created on first use, so listing the benchmarks touches no database.
+    let db_cell = std::cell::OnceCell::new();
     let mut group = c.benchmark_group("message_writer");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
@@ -49,6 +50,7 @@ fn writer_throughput(c: &mut Criterion) {
     for batch in [100usize, 500] {
         group.bench_function(format!("submit_and_drain/batch_{batch}"), |b| {
             b.iter_custom(|iters| {
+                let db = db_cell.get_or_init(|| rt.block_on(db::TestDb::new()));
                 rt.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
@@ -76,7 +78,7 @@ fn writer_throughput(c: &mut Criterion) {
         });
     }
     group.finish();
-    drop(db);
+    drop(db_cell);
 }
 
 /// The state updates one message causes in the pipeline: the author's velocity window, the
@@ -115,43 +117,59 @@ fn commandstat(conn: &mut redis::Connection, cmd: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn redis_round_trips(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let test_redis = redis_support::TestRedis::new();
-    let store = rt
-        .block_on(RedisState::connect(&test_redis.config()))
-        .expect("Redis reachable");
-
-    // Count first: 1,000 messages, via the store's counter and the server's own statistics
-    // (the server is shared, so the server-side figure is an upper bound).
+/// Counts round trips for 1,000 messages with the store's counter and the server's own
+/// statistics (the server may be shared, so its figure is an upper bound), and prints them.
+fn count_round_trips(
+    rt: &tokio::runtime::Runtime,
+    test_redis: &redis_support::TestRedis,
+    store: &RedisState,
+) {
     let mut conn = test_redis.conn();
     let evalsha_before = commandstat(&mut conn, "evalsha");
     let trips_before = store.round_trips();
     let messages = 1_000i64;
     rt.block_on(async {
         for i in 0..messages {
-            per_message(&store, i).await;
+            per_message(store, -1 - i).await;
         }
     });
     let trips = store.round_trips() - trips_before;
     let evalsha = commandstat(&mut conn, "evalsha") - evalsha_before;
-    println!(
+    eprintln!(
         "redis round trips per message: {:.2} (client counter: {trips} for {messages} messages; \
          server EVALSHA calls: {evalsha}); per window/bucket update: 1",
         trips as f64 / messages as f64
     );
+}
+
+fn redis_round_trips(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Connected on first use, so listing the benchmarks touches no server.
+    let cell = std::cell::OnceCell::new();
+    let setup = || {
+        cell.get_or_init(|| {
+            let test_redis = redis_support::TestRedis::new();
+            let store = rt
+                .block_on(RedisState::connect(&test_redis.config()))
+                .expect("Redis reachable");
+            count_round_trips(&rt, &test_redis, &store);
+            (test_redis, store)
+        })
+    };
 
     let mut group = c.benchmark_group("redis_state");
     group.sample_size(20);
     group.throughput(Throughput::Elements(1));
-    let counter = AtomicU64::new(messages as u64);
+    let counter = AtomicU64::new(0);
     group.bench_function("per_message_updates", |b| {
+        let (_, store) = setup();
         b.iter(|| {
             let i = counter.fetch_add(1, Ordering::Relaxed) as i64;
-            rt.block_on(per_message(&store, i))
+            rt.block_on(per_message(store, i))
         })
     });
     group.bench_function("single_touch", |b| {
+        let (_, store) = setup();
         b.iter(|| {
             let i = counter.fetch_add(1, Ordering::Relaxed) as i64;
             rt.block_on(store.touch(

@@ -3,7 +3,9 @@
 use super::audit::{append, AuditEvent};
 use super::{db_id, ensure_guild, Storage, StorageError};
 use crate::config::{self, Config, DurationSpec, Problem};
+use crate::state::RedisState;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Per-guild overrides of the punishment thresholds; unset ones keep the global value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -190,4 +192,32 @@ impl Storage {
         tx.commit().await?;
         Ok(version)
     }
+}
+
+/// A guild's settings through the Redis cache: a hit skips Postgres; a miss reads Postgres and
+/// fills the cache for `ttl`. Cache errors are logged and ignored (Postgres stays the truth).
+/// After changing settings, call [`RedisState::invalidate_guild_settings`].
+pub async fn settings_read_through(
+    storage: &Storage,
+    cache: Option<&RedisState>,
+    guild_id: u64,
+    ttl: Duration,
+) -> Result<GuildSettings, StorageError> {
+    if let Some(cache) = cache {
+        match cache.cached_guild_settings(guild_id).await {
+            Ok(Some((settings, _))) => return Ok(settings),
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, guild_id, "settings cache unavailable"),
+        }
+    }
+    let (settings, version) = storage.guild_settings(guild_id).await?;
+    if let Some(cache) = cache {
+        if let Err(e) = cache
+            .cache_guild_settings(guild_id, &settings, version, ttl)
+            .await
+        {
+            tracing::debug!(error = %e, guild_id, "could not fill settings cache");
+        }
+    }
+    Ok(settings)
 }

@@ -20,7 +20,7 @@ pub use audit::{
     VerifyError as AuditVerifyError, VerifyReport, GENESIS_HASH,
 };
 pub use cases::{Case, CaseAction, CaseStatus, MemberHistory, NewCase};
-pub use guilds::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
+pub use guilds::{settings_read_through, ExemptionOverrides, GuildSettings, ThresholdOverrides};
 pub use incidents::{Incident, NewIncident};
 pub use members::{account_created_at, Member, MemberSeen};
 pub use messages::{MessageRecord, StoredMessage};
@@ -93,7 +93,7 @@ impl Storage {
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StorageError> {
         let pool = PgPoolOptions::new()
             .max_connections(cfg.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(5))
             .connect(cfg.url.expose())
             .await
             .map_err(|source| StorageError::Connect {
@@ -101,6 +101,19 @@ impl Storage {
                 source,
             })?;
         Ok(Self { pool })
+    }
+
+    /// Connects and, when `database.migrate_on_start` is set, applies pending migrations: what
+    /// the daemon calls at start-up.
+    pub async fn open(cfg: &DatabaseConfig) -> Result<Self, StorageError> {
+        let storage = Self::connect(cfg).await?;
+        if cfg.migrate_on_start {
+            let report = storage.migrate().await?;
+            if report.applied > 0 {
+                tracing::info!(applied = report.applied, "database migrations applied");
+            }
+        }
+        Ok(storage)
     }
 
     /// Wraps an existing pool (tests, tools).

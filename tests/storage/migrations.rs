@@ -39,6 +39,41 @@ async fn migrations_apply_to_empty_database_and_rerun_is_noop() {
 }
 
 #[tokio::test]
+async fn open_migrates_only_when_configured() {
+    let mut cfg = crate::base_config().database;
+    let db = TestDb::empty().await;
+    cfg.url = usmca_bot::config::SecretUrl::new(db.url.clone());
+    cfg.migrate_on_start = false;
+    let s = usmca_bot::storage::Storage::open(&cfg).await.unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('moderation_cases') IS NOT NULL")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(!exists);
+    s.close().await;
+    cfg.migrate_on_start = true;
+    let s = usmca_bot::storage::Storage::open(&cfg).await.unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('moderation_cases') IS NOT NULL")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(exists);
+    s.close().await;
+}
+
+#[tokio::test]
+async fn connect_error_names_the_setting_without_the_password() {
+    let mut cfg = crate::base_config().database;
+    cfg.url = usmca_bot::config::SecretUrl::new("postgres://bot:hunter2@127.0.0.1:1/usmca");
+    let err = usmca_bot::storage::Storage::connect(&cfg)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
 async fn hot_query_indexes_exist() {
     let db = TestDb::new().await;
     let idx: Vec<String> =

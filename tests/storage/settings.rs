@@ -4,7 +4,9 @@ use crate::redis_support::TestRedis;
 use std::time::Duration;
 use usmca_bot::config::DurationSpec;
 use usmca_bot::state::RedisState;
-use usmca_bot::storage::{ExemptionOverrides, GuildSettings, StorageError, ThresholdOverrides};
+use usmca_bot::storage::{
+    settings_read_through, ExemptionOverrides, GuildSettings, StorageError, ThresholdOverrides,
+};
 
 #[test]
 fn effective_config_overlays_only_what_is_set() {
@@ -132,4 +134,26 @@ async fn settings_are_stored_versioned_and_cached() {
     assert!(ttl > 0 && ttl <= 60_000, "cache entry has a TTL: {ttl}");
     redis.invalidate_guild_settings(5).await.unwrap();
     assert!(redis.cached_guild_settings(5).await.unwrap().is_none());
+
+    // Read-through: a miss fills the cache from Postgres at the stored version.
+    let ttl = Duration::from_secs(60);
+    let got = settings_read_through(s, Some(&redis), 5, ttl)
+        .await
+        .unwrap();
+    assert_eq!(got.mod_log_channel, Some(1234));
+    assert_eq!(
+        redis.cached_guild_settings(5).await.unwrap().map(|c| c.1),
+        Some(1)
+    );
+    // A hit is served from Redis (prove it by changing Postgres behind the cache's back).
+    sqlx::query("UPDATE guilds SET settings = '{}'::jsonb WHERE guild_id = 5")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let cached = settings_read_through(s, Some(&redis), 5, ttl)
+        .await
+        .unwrap();
+    assert_eq!(cached.mod_log_channel, Some(1234));
+    let direct = settings_read_through(s, None, 5, ttl).await.unwrap();
+    assert_eq!(direct, GuildSettings::default());
 }

@@ -43,7 +43,11 @@ async fn shutdown_mid_stream_loses_no_row() {
     assert_eq!(stats.written, total);
     assert_eq!(stats.pending, 0);
     // A backlog goes out in full batches, not row by row.
-    assert!(stats.flushes <= total / 64 + 10, "{} flushes for {total} rows", stats.flushes);
+    assert!(
+        stats.flushes <= total / 64 + 10,
+        "{} flushes for {total} rows",
+        stats.flushes
+    );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
         .fetch_one(db.storage.pool())
         .await

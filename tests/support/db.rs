@@ -13,6 +13,22 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
+/// A connection for CREATE/DROP DATABASE: to `DATABASE_URL`, or, when the database it names
+/// does not exist (e.g. the bot's own `usmca`), to the `postgres` database of that server.
+async fn admin_connect() -> Result<PgConnection, sqlx::Error> {
+    let admin = admin_url();
+    match PgConnection::connect(&admin).await {
+        Ok(c) => Ok(c),
+        Err(e) => match url::Url::parse(&admin) {
+            Ok(mut u) if u.path() != "/postgres" => {
+                u.set_path("/postgres");
+                PgConnection::connect(u.as_str()).await
+            }
+            _ => Err(e),
+        },
+    }
+}
+
 /// A throwaway database.
 pub struct TestDb {
     /// Storage over a small pool on the database.
@@ -35,7 +51,7 @@ impl TestDb {
     pub async fn empty() -> Self {
         let name = format!("usmca_test_{:016x}", rand::random::<u64>());
         let admin = admin_url();
-        let mut conn = PgConnection::connect(&admin)
+        let mut conn = admin_connect()
             .await
             .expect("Postgres reachable at DATABASE_URL");
         sqlx::query(&format!("CREATE DATABASE \"{name}\""))
@@ -71,7 +87,7 @@ impl Drop for TestDb {
                 .build()
                 .expect("cleanup runtime");
             rt.block_on(async move {
-                let mut conn = PgConnection::connect(&admin_url()).await?;
+                let mut conn = admin_connect().await?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                     .execute(&mut conn)
                     .await?;
