@@ -61,7 +61,9 @@ fn event(i: u64) -> MessageEvent {
         },
         created_at: chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
         edited: false,
-        reply_to_author: i.is_multiple_of(5).then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
+        reply_to_author: i
+            .is_multiple_of(5)
+            .then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
         mentions: vec![],
     }
 }
