@@ -53,7 +53,8 @@ impl Engine {
 
     /// Non-padding token ids of one text after `rules`.
     pub(crate) fn tokenize(&self, text: &str, rules: &Rules) -> Result<Vec<i64>, ClassifierError> {
-        self.tokenizer.tokenize(&normalize(text, rules))
+        self.tokenizer
+            .tokenize(&normalize(text, rules), rules.segment)
     }
 
     /// Normalises, tokenises and classifies `texts` in one inference call.
@@ -70,7 +71,7 @@ impl Engine {
         } else {
             texts.iter().map(|t| normalize(t, rules)).collect()
         };
-        let batch = self.tokenizer.encode_batch(&normalised)?;
+        let batch = self.tokenizer.encode_batch(&normalised, rules.segment)?;
         self.run(&batch)
     }
 

@@ -10,6 +10,7 @@ mod manifest;
 mod normalize;
 pub mod runtime;
 mod scores;
+mod segment;
 mod tokenize;
 mod worker;
 

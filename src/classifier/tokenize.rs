@@ -82,6 +82,12 @@ impl WordIndex {
     /// Non-padding ids of `text`, in order: lowercase, filter characters → space, split on
     /// `' '`, drop empty words, unknown words and ids ≥ `num_words`, keep the LAST `max_length`.
     pub fn tokenize(&self, text: &str) -> Vec<i64> {
+        self.tokenize_with(text, false)
+    }
+
+    /// [`WordIndex::tokenize`], optionally splitting unknown run-together words into known ones
+    /// (the `segment` normalisation rule; off for exact Keras behaviour).
+    pub fn tokenize_with(&self, text: &str, segment: bool) -> Vec<i64> {
         // Rust's `to_lowercase` and Python's `str.lower` both apply full (multi-char) mappings and the
         // context-dependent final sigma, so they agree on the reference rows.
         let lowered = text.to_lowercase();
@@ -89,12 +95,24 @@ impl WordIndex {
             .chars()
             .map(|c| if self.filters.contains(&c) { ' ' } else { c })
             .collect();
-        let mut ids: Vec<i64> = filtered
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .filter_map(|w| self.index.get(w).copied())
-            .filter(|&id| id >= 0 && (id as u64) < self.num_words as u64)
-            .collect();
+        let known = |w: &str| {
+            self.index
+                .get(w)
+                .copied()
+                .filter(|&id| id >= 0 && (id as u64) < self.num_words as u64)
+        };
+        let mut ids = Vec::new();
+        for w in filtered.split(' ').filter(|w| !w.is_empty()) {
+            match known(w) {
+                Some(id) => ids.push(id),
+                None if segment => {
+                    if let Some(parts) = super::segment::segment(w, &self.index, self.num_words) {
+                        ids.extend(parts);
+                    }
+                }
+                None => {}
+            }
+        }
         if ids.len() > self.max_length {
             ids.drain(..ids.len() - self.max_length);
         }
@@ -103,10 +121,15 @@ impl WordIndex {
 
     /// Tokenises and left-pads every text to `max_length` with 0.
     pub fn encode_batch(&self, texts: &[String]) -> EncodedBatch {
+        self.encode_batch_with(texts, false)
+    }
+
+    /// [`WordIndex::encode_batch`] with optional segmentation of unknown words.
+    pub fn encode_batch_with(&self, texts: &[String], segment: bool) -> EncodedBatch {
         let width = self.max_length;
         let mut ids = vec![0i64; texts.len() * width];
         for (row, text) in texts.iter().enumerate() {
-            let toks = self.tokenize(text);
+            let toks = self.tokenize_with(text, segment);
             let start = row * width + (width - toks.len());
             ids[start..start + toks.len()].copy_from_slice(&toks);
         }
@@ -232,18 +255,23 @@ impl TextTokenizer {
         })
     }
 
-    /// Non-padding ids of one text.
-    pub fn tokenize(&self, text: &str) -> Result<Vec<i64>, ClassifierError> {
+    /// Non-padding ids of one text; `segment` splits unknown run-together words (word-index only:
+    /// sub-word tokenizers already cover unknown words).
+    pub fn tokenize(&self, text: &str, segment: bool) -> Result<Vec<i64>, ClassifierError> {
         match self {
-            Self::WordIndex(w) => Ok(w.tokenize(text)),
+            Self::WordIndex(w) => Ok(w.tokenize_with(text, segment)),
             Self::Huggingface(h) => h.tokenize(text),
         }
     }
 
     /// A padded batch.
-    pub fn encode_batch(&self, texts: &[String]) -> Result<EncodedBatch, ClassifierError> {
+    pub fn encode_batch(
+        &self,
+        texts: &[String],
+        segment: bool,
+    ) -> Result<EncodedBatch, ClassifierError> {
         match self {
-            Self::WordIndex(w) => Ok(w.encode_batch(texts)),
+            Self::WordIndex(w) => Ok(w.encode_batch_with(texts, segment)),
             Self::Huggingface(h) => h.encode_batch(texts),
         }
     }

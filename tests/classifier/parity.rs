@@ -86,3 +86,26 @@ fn normalised_path_catches_evasions_the_raw_path_misses() {
         assert!(r < 0.5 && n > 0.9, "{t:?}: raw {r}, normalised {n}");
     }
 }
+
+#[test]
+fn opt_in_segmentation_recovers_fully_spaced_messages() {
+    let clf = crate::load("models/toxblock-lstm");
+    let texts = vec![
+        "y o u a r e s t u p i d".to_string(),
+        "youarestupid".to_string(),
+    ];
+    let default = clf
+        .classify_blocking(&texts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let all = clf
+        .classify_blocking_with(&texts, &Rules::ALL)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for ((t, d), a) in texts.iter().zip(&default).zip(&all) {
+        let (d, a) = (d.get("toxic").unwrap_or(1.0), a.get("toxic").unwrap_or(0.0));
+        assert!(d < 0.5 && a > 0.9, "{t:?}: default {d}, with segment {a}");
+    }
+    let ids = clf
+        .tokenize("youarestupid", &Rules::ALL)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ids, vec![6, 18, 457]);
+}
