@@ -66,12 +66,12 @@ impl Engine {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let normalised: Vec<String> = if *rules == Rules::NONE {
-            texts.to_vec()
+        let batch = if *rules == Rules::NONE {
+            self.tokenizer.encode_batch(texts, false)?
         } else {
-            texts.iter().map(|t| normalize(t, rules)).collect()
+            let normalised: Vec<String> = texts.iter().map(|t| normalize(t, rules)).collect();
+            self.tokenizer.encode_batch(&normalised, rules.segment)?
         };
-        let batch = self.tokenizer.encode_batch(&normalised, rules.segment)?;
         self.run(&batch)
     }
 
