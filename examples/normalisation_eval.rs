@@ -207,7 +207,7 @@ fn run() -> anyhow::Result<()> {
         ("default − separators", without(|r| r.separators = false)),
         ("default − leet", without(|r| r.leet = false)),
         ("default − repeats", without(|r| r.repeats = false)),
-        ("default + segment (all)", Rules::ALL),
+        ("default − segment", without(|r| r.segment = false)),
     ];
     let names: Vec<&str> = EVASIONS.iter().map(|e| e.0).collect();
     println!(

@@ -82,12 +82,6 @@ impl WordIndex {
     /// Non-padding ids of `text`, in order: lowercase, filter characters → space, split on
     /// `' '`, drop empty words, unknown words and ids ≥ `num_words`, keep the LAST `max_length`.
     pub fn tokenize(&self, text: &str) -> Vec<i64> {
-        self.tokenize_with(text, false)
-    }
-
-    /// [`WordIndex::tokenize`], optionally splitting unknown run-together words into known ones
-    /// (the `segment` normalisation rule; off for exact Keras behaviour).
-    pub fn tokenize_with(&self, text: &str, segment: bool) -> Vec<i64> {
         // Rust's `to_lowercase` and Python's `str.lower` both apply full (multi-char) mappings and the
         // context-dependent final sigma, so they agree on the reference rows.
         let lowered = text.to_lowercase();
@@ -95,41 +89,32 @@ impl WordIndex {
             .chars()
             .map(|c| if self.filters.contains(&c) { ' ' } else { c })
             .collect();
-        let known = |w: &str| {
-            self.index
-                .get(w)
-                .copied()
-                .filter(|&id| id >= 0 && (id as u64) < self.num_words as u64)
-        };
-        let mut ids = Vec::new();
-        for w in filtered.split(' ').filter(|w| !w.is_empty()) {
-            match known(w) {
-                Some(id) => ids.push(id),
-                None if segment => {
-                    if let Some(parts) = super::segment::segment(w, &self.index, self.num_words) {
-                        ids.extend(parts);
-                    }
-                }
-                None => {}
-            }
-        }
+        let mut ids: Vec<i64> = filtered
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .filter_map(|w| self.rank(w))
+            .collect();
         if ids.len() > self.max_length {
             ids.drain(..ids.len() - self.max_length);
         }
         ids
     }
 
-    /// Tokenises and left-pads every text to `max_length` with 0.
-    pub fn encode_batch(&self, texts: &[String]) -> EncodedBatch {
-        self.encode_batch_with(texts, false)
+    /// The id of a (lowercase) word the model uses, or `None` when unknown or beyond `num_words`.
+    /// Ids are frequency ranks, so lower means more common.
+    pub fn rank(&self, word: &str) -> Option<i64> {
+        self.index
+            .get(word)
+            .copied()
+            .filter(|&id| id > 0 && (id as u64) < self.num_words as u64)
     }
 
-    /// [`WordIndex::encode_batch`] with optional segmentation of unknown words.
-    pub fn encode_batch_with(&self, texts: &[String], segment: bool) -> EncodedBatch {
+    /// Tokenises and left-pads every text to `max_length` with 0.
+    pub fn encode_batch(&self, texts: &[String]) -> EncodedBatch {
         let width = self.max_length;
         let mut ids = vec![0i64; texts.len() * width];
         for (row, text) in texts.iter().enumerate() {
-            let toks = self.tokenize_with(text, segment);
+            let toks = self.tokenize(text);
             let start = row * width + (width - toks.len());
             ids[start..start + toks.len()].copy_from_slice(&toks);
         }
@@ -255,23 +240,27 @@ impl TextTokenizer {
         })
     }
 
-    /// Non-padding ids of one text; `segment` splits unknown run-together words (word-index only:
-    /// sub-word tokenizers already cover unknown words).
-    pub fn tokenize(&self, text: &str, segment: bool) -> Result<Vec<i64>, ClassifierError> {
+    /// The word-index vocabulary, for normalisation rules that need one (`None` for sub-word
+    /// tokenizers, which cover unknown words themselves).
+    pub fn word_index(&self) -> Option<&WordIndex> {
         match self {
-            Self::WordIndex(w) => Ok(w.tokenize_with(text, segment)),
+            Self::WordIndex(w) => Some(w),
+            Self::Huggingface(_) => None,
+        }
+    }
+
+    /// Non-padding ids of one text.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<i64>, ClassifierError> {
+        match self {
+            Self::WordIndex(w) => Ok(w.tokenize(text)),
             Self::Huggingface(h) => h.tokenize(text),
         }
     }
 
     /// A padded batch.
-    pub fn encode_batch(
-        &self,
-        texts: &[String],
-        segment: bool,
-    ) -> Result<EncodedBatch, ClassifierError> {
+    pub fn encode_batch(&self, texts: &[String]) -> Result<EncodedBatch, ClassifierError> {
         match self {
-            Self::WordIndex(w) => Ok(w.encode_batch_with(texts, segment)),
+            Self::WordIndex(w) => Ok(w.encode_batch(texts)),
             Self::Huggingface(h) => h.encode_batch(texts),
         }
     }
