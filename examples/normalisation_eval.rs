@@ -187,7 +187,7 @@ fn run() -> anyhow::Result<()> {
         r
     };
     let without = |f: fn(&mut Rules)| {
-        let mut r = Rules::ALL;
+        let mut r = Rules::DEFAULT;
         f(&mut r);
         r
     };
@@ -199,13 +199,15 @@ fn run() -> anyhow::Result<()> {
         ("separators only", only(|r| r.separators = true)),
         ("leet only", only(|r| r.leet = true)),
         ("repeats only", only(|r| r.repeats = true)),
-        ("all", Rules::ALL),
-        ("all − invisible", without(|r| r.invisible = false)),
-        ("all − nfkc", without(|r| r.nfkc = false)),
-        ("all − homoglyphs", without(|r| r.homoglyphs = false)),
-        ("all − separators", without(|r| r.separators = false)),
-        ("all − leet", without(|r| r.leet = false)),
-        ("all − repeats", without(|r| r.repeats = false)),
+        ("segment only", only(|r| r.segment = true)),
+        ("**default**", Rules::DEFAULT),
+        ("default − invisible", without(|r| r.invisible = false)),
+        ("default − nfkc", without(|r| r.nfkc = false)),
+        ("default − homoglyphs", without(|r| r.homoglyphs = false)),
+        ("default − separators", without(|r| r.separators = false)),
+        ("default − leet", without(|r| r.leet = false)),
+        ("default − repeats", without(|r| r.repeats = false)),
+        ("default − segment", without(|r| r.segment = false)),
     ];
     let names: Vec<&str> = EVASIONS.iter().map(|e| e.0).collect();
     println!(

@@ -1,6 +1,6 @@
 //! One ONNX Runtime session plus its tokenizer: texts in, scores out, synchronously.
 
-use super::normalize::{normalize, Rules};
+use super::normalize::{normalize_with, Rules};
 use super::tokenize::{EncodedBatch, TextTokenizer};
 use super::{runtime, ClassifierError, IdType, Manifest, OutputKind, Scores};
 use crate::config::ModelConfig;
@@ -53,7 +53,7 @@ impl Engine {
 
     /// Non-padding token ids of one text after `rules`.
     pub(crate) fn tokenize(&self, text: &str, rules: &Rules) -> Result<Vec<i64>, ClassifierError> {
-        self.tokenizer.tokenize(&normalize(text, rules))
+        self.tokenizer.tokenize(&self.normalize(text, rules))
     }
 
     /// Normalises, tokenises and classifies `texts` in one inference call.
@@ -65,13 +65,21 @@ impl Engine {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let normalised: Vec<String> = if *rules == Rules::NONE {
-            texts.to_vec()
+        let batch = if *rules == Rules::NONE {
+            self.tokenizer.encode_batch(texts)?
         } else {
-            texts.iter().map(|t| normalize(t, rules)).collect()
+            let normalised: Vec<String> = texts.iter().map(|t| self.normalize(t, rules)).collect();
+            self.tokenizer.encode_batch(&normalised)?
         };
-        let batch = self.tokenizer.encode_batch(&normalised)?;
         self.run(&batch)
+    }
+
+    /// Normalises with this model's vocabulary available to the rules that use one.
+    fn normalize(&self, text: &str, rules: &Rules) -> String {
+        match self.tokenizer.word_index() {
+            Some(wi) => normalize_with(text, rules, Some(&|w: &str| wi.rank(w))),
+            None => normalize_with(text, rules, None),
+        }
     }
 
     fn run(&self, batch: &EncodedBatch) -> Result<Vec<Scores>, ClassifierError> {

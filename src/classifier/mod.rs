@@ -10,6 +10,7 @@ mod manifest;
 mod normalize;
 pub mod runtime;
 mod scores;
+mod segment;
 mod tokenize;
 mod worker;
 
@@ -18,7 +19,7 @@ pub use manifest::{
     IdType, IoSpec, Manifest, ManifestError, OutputKind, TokenizerKind, TokenizerSpec,
     MANIFEST_FILE,
 };
-pub use normalize::{normalize, Rules};
+pub use normalize::{normalize, normalize_with, Lexicon, Rules};
 pub use scores::Scores;
 pub use tokenize::{EncodedBatch, HfTokenizer, TextTokenizer, WordIndex};
 

@@ -20,6 +20,10 @@ pub struct Rules {
     pub leet: bool,
     /// Runs of three or more identical letters ("stuuuupid") shrink to one.
     pub repeats: bool,
+    /// When spaced-out letters join into a word the vocabulary does not know ("y o u a r e d u m b"
+    /// → "youaredumb"), split it into known words ("you are dumb"). Needs a [`Lexicon`]
+    /// (word-index models); without one it does nothing.
+    pub segment: bool,
 }
 
 impl Rules {
@@ -31,6 +35,7 @@ impl Rules {
         separators: false,
         leet: false,
         repeats: false,
+        segment: false,
     };
     /// Every rule.
     pub const ALL: Rules = Rules {
@@ -40,6 +45,7 @@ impl Rules {
         separators: true,
         leet: true,
         repeats: true,
+        segment: true,
     };
     /// The rules the production path uses (chosen by measurement, docs/model.md).
     pub const DEFAULT: Rules = Rules::ALL;
@@ -51,8 +57,16 @@ impl Default for Rules {
     }
 }
 
-/// Applies `rules` to `text`.
+/// A model vocabulary: the frequency rank of a known lowercase word, `None` when unknown.
+pub type Lexicon<'a> = &'a dyn Fn(&str) -> Option<i64>;
+
+/// Applies `rules` to `text` (without a vocabulary, so `segment` does nothing).
 pub fn normalize(text: &str, rules: &Rules) -> String {
+    normalize_with(text, rules, None)
+}
+
+/// Applies `rules` to `text`; `lexicon` lets `segment` split joined words into known ones.
+pub fn normalize_with(text: &str, rules: &Rules, lexicon: Option<Lexicon<'_>>) -> String {
     let mut s: String = if rules.invisible {
         text.chars().filter(|&c| !is_invisible(c)).collect()
     } else {
@@ -65,7 +79,7 @@ pub fn normalize(text: &str, rules: &Rules) -> String {
         s = map_words(&s, fold_homoglyphs);
     }
     if rules.separators {
-        s = join_spaced_letters(&s);
+        s = join_spaced_letters(&s, lexicon.filter(|_| rules.segment));
     }
     if rules.leet {
         s = map_words(&s, unleet);
@@ -238,8 +252,9 @@ fn is_separator(c: char) -> bool {
     )
 }
 
-/// Joins runs of ≥ 3 single alphanumeric characters separated by one repeated separator.
-fn join_spaced_letters(s: &str) -> String {
+/// Joins runs of ≥ 3 single alphanumeric characters separated by one repeated separator. A run
+/// spaced with ' ' may span several words, so with a lexicon an unknown result is re-split.
+fn join_spaced_letters(s: &str, lexicon: Option<Lexicon<'_>>) -> String {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     let alnum = |i: usize| i < n && chars[i].is_alphanumeric();
@@ -260,7 +275,15 @@ fn join_spaced_letters(s: &str) -> String {
                 j += 2;
             }
             if letters.len() >= 3 {
-                out.extend(letters);
+                let joined: String = letters.into_iter().collect();
+                let lower = joined.to_lowercase();
+                match lexicon
+                    .filter(|_| sep == ' ')
+                    .and_then(|lex| super::segment::segment(&lower, lex))
+                {
+                    Some(pieces) => out.push_str(&pieces.join(" ")),
+                    None => out.push_str(&joined),
+                }
                 i = j;
                 continue;
             }

@@ -92,13 +92,21 @@ impl WordIndex {
         let mut ids: Vec<i64> = filtered
             .split(' ')
             .filter(|w| !w.is_empty())
-            .filter_map(|w| self.index.get(w).copied())
-            .filter(|&id| id >= 0 && (id as u64) < self.num_words as u64)
+            .filter_map(|w| self.rank(w))
             .collect();
         if ids.len() > self.max_length {
             ids.drain(..ids.len() - self.max_length);
         }
         ids
+    }
+
+    /// The id of a (lowercase) word the model uses, or `None` when unknown or beyond `num_words`.
+    /// Ids are frequency ranks, so lower means more common.
+    pub fn rank(&self, word: &str) -> Option<i64> {
+        self.index
+            .get(word)
+            .copied()
+            .filter(|&id| id > 0 && (id as u64) < self.num_words as u64)
     }
 
     /// Tokenises and left-pads every text to `max_length` with 0.
@@ -230,6 +238,15 @@ impl TextTokenizer {
                 manifest.max_length,
             )?)),
         })
+    }
+
+    /// The word-index vocabulary, for normalisation rules that need one (`None` for sub-word
+    /// tokenizers, which cover unknown words themselves).
+    pub fn word_index(&self) -> Option<&WordIndex> {
+        match self {
+            Self::WordIndex(w) => Some(w),
+            Self::Huggingface(_) => None,
+        }
     }
 
     /// Non-padding ids of one text.

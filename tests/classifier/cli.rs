@@ -117,3 +117,23 @@ fn arguments_are_classified_in_text_form() {
     );
     assert!(lines[1].starts_with("toxic=0.1"), "{stdout}");
 }
+
+#[test]
+fn a_missing_runtime_library_names_the_fix() {
+    let out = Command::new(env!("CARGO_BIN_EXE_usmca-bot"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "USMCA_MODEL__RUNTIME_PATH",
+            "/nonexistent/libonnxruntime.so",
+        )
+        .args(["classify", "hello"])
+        .output()
+        .unwrap_or_else(|e| panic!("spawn usmca-bot: {e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scripts/setup-onnxruntime.sh") && stderr.contains("model.runtime_path"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}

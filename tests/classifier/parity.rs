@@ -86,3 +86,31 @@ fn normalised_path_catches_evasions_the_raw_path_misses() {
         assert!(r < 0.5 && n > 0.9, "{t:?}: raw {r}, normalised {n}");
     }
 }
+
+#[test]
+fn fully_spaced_messages_are_re_split_into_words() {
+    let clf = crate::load("models/toxblock-lstm");
+    let texts = vec!["y o u a r e s t u p i d".to_string()];
+    let raw = clf
+        .classify_raw_blocking(&texts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut no_segment = Rules::DEFAULT;
+    no_segment.segment = false;
+    let joined = clf
+        .classify_blocking_with(&texts, &no_segment)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let split = clf
+        .classify_blocking(&texts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let toxic = |s: &[usmca_bot::classifier::Scores]| s[0].get("toxic").unwrap_or(f32::NAN);
+    assert!(toxic(&raw) < 0.5 && toxic(&joined) < 0.5 && toxic(&split) > 0.9);
+    let ids = clf
+        .tokenize(&texts[0], &Rules::DEFAULT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ids, vec![6, 18, 457]);
+    // Words typed normally are never split, known or not.
+    let plain = clf
+        .tokenize("youarestupid", &Rules::DEFAULT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(plain.is_empty());
+}

@@ -134,3 +134,15 @@ fn load_errors_say_what_to_fix() {
         .unwrap_or_default();
     assert!(err.contains("queue_capacity"), "{err}");
 }
+
+#[test]
+fn cuda_device_without_a_gpu_build_falls_back_to_cpu() {
+    let mut cfg = crate::model_config("models/toxblock-lstm");
+    cfg.device = "cuda".into();
+    let clf = usmca_bot::classifier::Classifier::load(&cfg)
+        .unwrap_or_else(|e| panic!("device = cuda must not fail: {e}"));
+    let s = clf
+        .classify_blocking(&["i will kill you".to_string()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(s[0].get("threat").unwrap_or(0.0) > 0.9);
+}
