@@ -56,17 +56,20 @@ async fn case_lifecycle_history_and_failed_cases() {
     let s = &db.storage;
     let (guild, user) = (77u64, 175_928_847_299_117_063u64);
     let now = Utc::now();
-    s.insert_messages(&[MessageRecord {
-        message_id: 9001,
-        guild_id: guild,
-        channel_id: 5,
-        author_id: user,
-        created_at: now,
-        edited_at: None,
-        scores: [("toxic".to_string(), 0.93)].into_iter().collect(),
-        decision: "warn".into(),
-        content: None,
-    }])
+    s.insert_messages(
+        &[MessageRecord {
+            message_id: 9001,
+            guild_id: guild,
+            channel_id: 5,
+            author_id: user,
+            created_at: now,
+            edited_at: None,
+            scores: [("toxic".to_string(), 0.93)].into_iter().collect(),
+            decision: "warn".into(),
+            content: None,
+        }],
+        true,
+    )
     .await
     .unwrap();
     let warn = s
