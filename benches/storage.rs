@@ -62,6 +62,7 @@ fn writer_throughput(c: &mut Criterion) {
                                 queue_capacity: batch * 8,
                                 max_retry_delay: Duration::from_secs(1),
                                 shutdown_attempts: 5,
+                                store_content_default: false,
                             },
                         );
                         let start = Instant::now();

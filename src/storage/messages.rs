@@ -23,7 +23,8 @@ pub struct MessageRecord {
     pub scores: BTreeMap<String, f64>,
     /// What was decided, e.g. `allow`, `delete`, `warn`.
     pub decision: String,
-    /// Text; pass `Some` only where the guild's effective `storage.store_content` is on.
+    /// Text. Stored only where the guild's effective `storage.store_content` is on (checked
+    /// again when written, so a caller cannot store text a guild has not allowed).
     pub content: Option<String>,
 }
 
@@ -57,8 +58,14 @@ pub struct StoredMessage {
 
 impl Storage {
     /// Writes a batch in one transaction: a multi-row upsert of the messages (UNNEST arrays) and
-    /// of their authors' activity. Later copies of one message id win (edits).
-    pub async fn insert_messages(&self, batch: &[MessageRecord]) -> Result<u64, StorageError> {
+    /// of their authors' activity. Later copies of one message id win (edits). Text is kept
+    /// only for guilds whose settings enable `store_content`, or, where a guild sets nothing,
+    /// when `store_content_default` (the global `storage.store_content`) is on.
+    pub async fn insert_messages(
+        &self,
+        batch: &[MessageRecord],
+        store_content_default: bool,
+    ) -> Result<u64, StorageError> {
         if batch.is_empty() {
             return Ok(0);
         }
@@ -120,9 +127,12 @@ impl Storage {
         let written = sqlx::query(
             "INSERT INTO messages (message_id, guild_id, channel_id, author_id, created_at, edited_at,
                                    scores, max_score, decision, content)
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
-                                  $5::timestamptz[], $6::timestamptz[], $7::jsonb[], $8::real[],
-                                  $9::text[], $10::text[])
+             SELECT t.id, t.g, t.c, t.a, t.cr, t.ed, t.sc, t.mx, t.de,
+                    CASE WHEN COALESCE((gs.settings->>'store_content')::boolean, $11) THEN t.co END
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                         $5::timestamptz[], $6::timestamptz[], $7::jsonb[], $8::real[],
+                         $9::text[], $10::text[]) AS t(id, g, c, a, cr, ed, sc, mx, de, co)
+             LEFT JOIN guilds gs ON gs.guild_id = t.g
              ON CONFLICT (message_id) DO UPDATE SET
                edited_at = EXCLUDED.edited_at, scores = EXCLUDED.scores, max_score = EXCLUDED.max_score,
                decision = EXCLUDED.decision,
@@ -138,6 +148,7 @@ impl Storage {
         .bind(&maxes)
         .bind(&decisions)
         .bind(&contents)
+        .bind(store_content_default)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -28,6 +28,8 @@ impl Storage {
     /// Forgets a user (in one guild or everywhere): deletes their messages and stored text,
     /// keeps their moderation cases with the text redacted, clears audit payloads about them
     /// while keeping the digests, and audits the request itself — all in one transaction.
+    /// Member rows (join time, counters, decayed toxicity: no text) are kept, as are ids in
+    /// short-lived Redis windows, which expire on their own.
     pub async fn forget_user(
         &self,
         user_id: u64,

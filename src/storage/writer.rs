@@ -49,6 +49,8 @@ pub struct WriterOptions {
     pub max_retry_delay: Duration,
     /// Attempts per flush once shutting down, before giving up and reporting the loss.
     pub shutdown_attempts: u32,
+    /// Global `storage.store_content`, for guilds whose settings do not say.
+    pub store_content_default: bool,
 }
 
 impl WriterOptions {
@@ -61,6 +63,7 @@ impl WriterOptions {
             queue_capacity: batch_rows.saturating_mul(8),
             max_retry_delay: Duration::from_secs(5),
             shutdown_attempts: 5,
+            store_content_default: cfg.store_content,
         }
     }
 }
@@ -249,7 +252,10 @@ async fn flush(
     let mut delay = Duration::from_millis(100);
     let mut attempts_while_closing = 0u32;
     loop {
-        match storage.insert_messages(buf).await {
+        match storage
+            .insert_messages(buf, opts.store_content_default)
+            .await
+        {
             Ok(_) => {
                 stats.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
                 stats.flushes.fetch_add(1, Ordering::Relaxed);

@@ -8,10 +8,12 @@ use usmca_bot::storage::{
 #[tokio::test]
 async fn case_numbers_are_sequential_per_guild_under_concurrency() {
     let db = TestDb::new().await;
+    // Enough connections that all 16 inserts per guild really run at once.
+    let storage = db.storage_with_pool(32).await;
     let mut tasks = Vec::new();
     for i in 0..16u64 {
         for guild in [10u64, 20] {
-            let s = db.storage.clone();
+            let s = storage.clone();
             tasks.push(tokio::spawn(async move {
                 (
                     guild,
@@ -42,7 +44,8 @@ async fn case_numbers_are_sequential_per_guild_under_concurrency() {
         assert_eq!(stored, (1..=16).collect::<Vec<i64>>());
     }
     // Every case landed with its audit row, and concurrent appends did not fork the chain.
-    let report = db.storage.verify_audit(None).await.expect("chain intact");
+    let report = storage.verify_audit(None).await.expect("chain intact");
+    storage.close().await;
     assert_eq!(report.rows, 32);
     assert_eq!(report.chains, 2);
 }
@@ -53,17 +56,20 @@ async fn case_lifecycle_history_and_failed_cases() {
     let s = &db.storage;
     let (guild, user) = (77u64, 175_928_847_299_117_063u64);
     let now = Utc::now();
-    s.insert_messages(&[MessageRecord {
-        message_id: 9001,
-        guild_id: guild,
-        channel_id: 5,
-        author_id: user,
-        created_at: now,
-        edited_at: None,
-        scores: [("toxic".to_string(), 0.93)].into_iter().collect(),
-        decision: "warn".into(),
-        content: None,
-    }])
+    s.insert_messages(
+        &[MessageRecord {
+            message_id: 9001,
+            guild_id: guild,
+            channel_id: 5,
+            author_id: user,
+            created_at: now,
+            edited_at: None,
+            scores: [("toxic".to_string(), 0.93)].into_iter().collect(),
+            decision: "warn".into(),
+            content: None,
+        }],
+        true,
+    )
     .await
     .unwrap();
     let warn = s

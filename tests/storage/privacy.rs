@@ -35,12 +35,15 @@ async fn forget_deletes_messages_and_redacts_cases_and_appeals() {
     let db = TestDb::new().await;
     let s = &db.storage;
     let age = ChronoDuration::minutes(1);
-    s.insert_messages(&[
-        msg(1, 10, 7, age, Some("secret one")),
-        msg(2, 10, 7, age, Some("secret two")),
-        msg(3, 20, 7, age, Some("other guild")),
-        msg(4, 10, 8, age, Some("someone else")),
-    ])
+    s.insert_messages(
+        &[
+            msg(1, 10, 7, age, Some("secret one")),
+            msg(2, 10, 7, age, Some("secret two")),
+            msg(3, 20, 7, age, Some("other guild")),
+            msg(4, 10, 8, age, Some("someone else")),
+        ],
+        true,
+    )
     .await
     .unwrap();
     let no = s
@@ -123,30 +126,33 @@ async fn retention_purge_respects_guild_overrides() {
     s.set_guild_settings(30, &short, &base, Some(1))
         .await
         .unwrap();
-    s.insert_messages(&[
-        msg(
-            1,
-            30,
-            5,
-            ChronoDuration::days(2),
-            Some("old, short retention"),
-        ),
-        msg(2, 30, 5, ChronoDuration::hours(1), Some("fresh")),
-        msg(
-            3,
-            40,
-            5,
-            ChronoDuration::days(2),
-            Some("old, default retention"),
-        ),
-        msg(
-            4,
-            40,
-            5,
-            ChronoDuration::days(31),
-            Some("older than default"),
-        ),
-    ])
+    s.insert_messages(
+        &[
+            msg(
+                1,
+                30,
+                5,
+                ChronoDuration::days(2),
+                Some("old, short retention"),
+            ),
+            msg(2, 30, 5, ChronoDuration::hours(1), Some("fresh")),
+            msg(
+                3,
+                40,
+                5,
+                ChronoDuration::days(2),
+                Some("old, default retention"),
+            ),
+            msg(
+                4,
+                40,
+                5,
+                ChronoDuration::days(31),
+                Some("older than default"),
+            ),
+        ],
+        true,
+    )
     .await
     .unwrap();
     let cleared = s
@@ -167,9 +173,12 @@ async fn retention_purge_respects_guild_overrides() {
     );
 
     // The background task does the same on its interval and stops on shutdown.
-    s.insert_messages(&[msg(5, 40, 5, ChronoDuration::days(40), Some("expired"))])
-        .await
-        .unwrap();
+    s.insert_messages(
+        &[msg(5, 40, 5, ChronoDuration::days(40), Some("expired"))],
+        true,
+    )
+    .await
+    .unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
     let task = spawn_retention_task(
         s.clone(),
@@ -196,4 +205,42 @@ async fn retention_purge_respects_guild_overrides() {
         .await
         .expect("task stops on shutdown")
         .unwrap();
+}
+
+#[tokio::test]
+async fn text_is_stored_only_where_the_guild_allows_it() {
+    let db = TestDb::new().await;
+    let s = &db.storage;
+    let base = base_config();
+    let on = GuildSettings {
+        store_content: Some(true),
+        ..Default::default()
+    };
+    let off = GuildSettings {
+        store_content: Some(false),
+        ..Default::default()
+    };
+    s.set_guild_settings(1, &on, &base, None).await.unwrap();
+    s.set_guild_settings(2, &off, &base, None).await.unwrap();
+    let age = ChronoDuration::seconds(1);
+    let batch = [
+        msg(11, 1, 5, age, Some("guild 1 opted in")),
+        msg(12, 2, 5, age, Some("guild 2 opted out")),
+        msg(13, 3, 5, age, Some("guild 3 follows the default")),
+    ];
+    s.insert_messages(&batch, false).await.unwrap();
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT message_id FROM messages WHERE content IS NOT NULL ORDER BY 1")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, vec![11]);
+    // With the global default on, only the guild that opted out keeps no text.
+    s.insert_messages(&batch, true).await.unwrap();
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT message_id FROM messages WHERE content IS NOT NULL ORDER BY 1")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, vec![11, 13]);
 }

@@ -26,6 +26,7 @@ fn options(flush_ms: u64, batch: usize) -> WriterOptions {
         queue_capacity: batch * 4,
         max_retry_delay: Duration::from_millis(200),
         shutdown_attempts: 3,
+        store_content_default: false,
     }
 }
 

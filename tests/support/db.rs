@@ -62,8 +62,9 @@ impl TestDb {
         let mut url = url::Url::parse(&admin).expect("DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
         let url = url.to_string();
+        // Small, so many tests in parallel stay under the server's max_connections.
         let pool = PgPoolOptions::new()
-            .max_connections(20)
+            .max_connections(5)
             .connect(&url)
             .await
             .expect("connect to test database");
@@ -72,6 +73,18 @@ impl TestDb {
             name,
             url,
         }
+    }
+}
+
+impl TestDb {
+    /// Another storage handle on this database with its own pool of `connections`.
+    pub async fn storage_with_pool(&self, connections: u32) -> Storage {
+        let pool = PgPoolOptions::new()
+            .max_connections(connections)
+            .connect(&self.url)
+            .await
+            .expect("connect to test database");
+        Storage::from_pool(pool)
     }
 }
 
