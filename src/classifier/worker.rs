@@ -112,7 +112,12 @@ fn process(engine: &Engine, jobs: Vec<Job>, count: usize, stats: &Stats) {
         replies.push(job.reply);
         permits.push(job._permit);
     }
-    let result = engine.infer(&texts, &Rules::DEFAULT);
+    // A panic inside tokenisation or the runtime must not kill the only worker thread: the
+    // batch fails, later messages are still classified.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine.infer(&texts, &Rules::DEFAULT)
+    }))
+    .unwrap_or_else(|_| Err(ClassifierError::Runtime("inference panicked".into())));
     stats.record(&result, count);
     // Free the queue slots before answering, so a caller that sees its reply also sees the space.
     drop(permits);

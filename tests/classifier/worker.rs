@@ -146,3 +146,19 @@ fn cuda_device_without_a_gpu_build_falls_back_to_cpu() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(s[0].get("threat").unwrap_or(0.0) > 0.9);
 }
+
+#[test]
+fn classifier_is_shareable_across_tasks() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<usmca_bot::classifier::Classifier>();
+    let clf = crate::load("models/toxblock-lstm");
+    let clone = clf.clone();
+    let handle = std::thread::spawn(move || {
+        clone
+            .classify_blocking(&["hello".to_string()])
+            .map(|s| s.len())
+    });
+    assert_eq!(handle.join().ok().and_then(|r| r.ok()), Some(1));
+    // Clones share one worker and one set of counters.
+    assert_eq!(clf.health().messages, 1);
+}
