@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Severity from which a message counts as toxic for the brigade detector.
 pub const BRIGADE_TOXIC: f64 = 0.5;
@@ -136,12 +136,18 @@ pub enum PipelineError {
 /// The moderation brain: classifier, behaviour scorer, brigade detector and decision engine.
 pub struct Pipeline {
     classifier: Option<Classifier>,
-    policy: Arc<Policy>,
+    policies: RwLock<Policies>,
     detector: BrigadeDetector,
     book: MemberBook,
     store: Option<Arc<dyn StandingStore>>,
     /// Participants of each guild's open incident, by incident id.
     incidents: Mutex<HashMap<u64, (String, BTreeSet<u64>)>>,
+}
+
+/// The global policy and the guilds that override it (per-guild thresholds, exemptions, dry-run).
+struct Policies {
+    base: Arc<Policy>,
+    guilds: HashMap<u64, Arc<Policy>>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -161,7 +167,10 @@ impl Pipeline {
         Self {
             classifier: None,
             detector: BrigadeDetector::new(policy.brigade.clone(), state),
-            policy: Arc::new(policy),
+            policies: RwLock::new(Policies {
+                base: Arc::new(policy),
+                guilds: HashMap::new(),
+            }),
             book: MemberBook::new(DEFAULT_BOOK_CAPACITY),
             store: None,
             incidents: Mutex::new(HashMap::new()),
@@ -180,9 +189,34 @@ impl Pipeline {
         self
     }
 
-    /// The policy (e.g. to toggle a guild's dry-run).
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The global policy (e.g. to toggle a guild's dry-run).
+    pub fn policy(&self) -> Arc<Policy> {
+        self.read_policies().base.clone()
+    }
+
+    /// The policy that decides `guild_id`'s messages: its override, else the global one.
+    pub fn policy_for(&self, guild_id: u64) -> Arc<Policy> {
+        let p = self.read_policies();
+        p.guilds.get(&guild_id).unwrap_or(&p.base).clone()
+    }
+
+    /// Replaces the global policy (configuration reload). Guild overrides stay until replaced.
+    pub fn set_policy(&self, policy: Policy) {
+        let mut p = self.policies.write().unwrap_or_else(|e| e.into_inner());
+        p.base = Arc::new(policy);
+    }
+
+    /// Sets (Some) or removes (None) the policy of one guild.
+    pub fn set_guild_policy(&self, guild_id: u64, policy: Option<Policy>) {
+        let mut p = self.policies.write().unwrap_or_else(|e| e.into_inner());
+        match policy {
+            Some(policy) => p.guilds.insert(guild_id, Arc::new(policy)),
+            None => p.guilds.remove(&guild_id),
+        };
+    }
+
+    fn read_policies(&self) -> std::sync::RwLockReadGuard<'_, Policies> {
+        self.policies.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The in-memory standings.
@@ -209,7 +243,8 @@ impl Pipeline {
         let now = ms(ev.created_at);
         let key = (ev.guild_id, ev.author_id);
         self.ensure_loaded(key).await?;
-        let p = &self.policy.behaviour;
+        let policy = self.policy_for(ev.guild_id);
+        let p = &policy.behaviour;
         let (severity, top_label) = p.severity(scores.iter());
         let fp = fingerprint(&ev.content);
         let joined_ms = ev.author_joined_at.map(ms);
@@ -249,7 +284,7 @@ impl Pipeline {
             incident_participant: self.is_participant(ev.guild_id, ev.author_id),
         };
 
-        let policy = &self.policy;
+        let policy = &*policy;
         let (behaviour, decision, saved) = self.book.update(key, |st| {
             let behaviour = score(p, &facts, st);
             let decision = decide(
@@ -338,7 +373,7 @@ impl Pipeline {
             if let IncidentUpdate::Opened { guild_id, .. }
             | IncidentUpdate::ParticipantAdded { guild_id, .. } = u
             {
-                let dry = self.policy.is_dry_run(*guild_id);
+                let dry = self.policy_for(*guild_id).is_dry_run(*guild_id);
                 u.set_dry_run(dry);
             }
         }

@@ -48,7 +48,6 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
         Ok(c) => c,
         Err(code) => return code,
     };
-    crate::telemetry::init(&config.log);
     let ds = match load_dataset(&DatasetSpec {
         path: args.dataset.clone(),
         text_column: args.text_column,

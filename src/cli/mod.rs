@@ -6,6 +6,7 @@ mod config_cmd;
 mod evaluate;
 mod migrate;
 mod privacy;
+mod run;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -118,17 +119,18 @@ pub fn main() -> ExitCode {
         Command::Privacy {
             action: PrivacyAction::Forget { user, guild },
         } => privacy::forget(cli.config.as_deref(), user, guild),
-        Command::Run => {
-            eprintln!("error: the Discord daemon is not part of this build yet");
-            ExitCode::FAILURE
-        }
+        Command::Run => run::run(cli.config.as_deref()),
     }
 }
 
 /// Loads configuration for a command, printing every problem and returning exit code 2 on failure.
+/// Also installs logging as the configuration asks, so every command logs the same way.
 pub fn load_config(path: Option<&std::path::Path>) -> Result<crate::config::Config, ExitCode> {
     match crate::config::load(path) {
-        Ok(c) => Ok(c),
+        Ok(c) => {
+            crate::telemetry::init(&c.log);
+            Ok(c)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Err(ExitCode::from(EXIT_CONFIG))

@@ -55,7 +55,6 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    crate::telemetry::init(&config.log);
     let export = match read_export(&args.file) {
         Ok(e) => e,
         Err(e) => {

@@ -209,6 +209,69 @@ impl RedisState {
             .map_err(err)?;
         Ok(())
     }
+
+    fn heartbeat_key(&self, shard: &str) -> String {
+        format!("{}shard:{shard}", self.prefix)
+    }
+
+    /// Records a shard's heartbeat (`shard` like "0/2", `body` a JSON status) for `ttl`, so every
+    /// process can list the shards of all processes sharing this Redis.
+    pub async fn shard_heartbeat(
+        &self,
+        shard: &str,
+        body: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let mut c = self.conn.clone();
+        redis::cmd("SET")
+            .arg(self.heartbeat_key(shard))
+            .arg(body)
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64)
+            .query_async::<()>(&mut c)
+            .await
+            .map_err(err)
+    }
+
+    /// Every live shard heartbeat: (shard, body), sorted by shard.
+    pub async fn shard_heartbeats(&self) -> Result<Vec<(String, String)>, StateError> {
+        let mut c = self.conn.clone();
+        let pattern = format!("{}*", self.heartbeat_key(""));
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(200)
+                .query_async(&mut c)
+                .await
+                .map_err(err)?;
+            keys.extend(batch);
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        keys.sort();
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let body: Option<String> = redis::cmd("GET")
+                .arg(&k)
+                .query_async(&mut c)
+                .await
+                .map_err(err)?;
+            if let Some(b) = body {
+                let shard = k
+                    .trim_start_matches(&pattern[..pattern.len() - 1])
+                    .to_string();
+                out.push((shard, b));
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn snapshot(reply: (u64, Vec<String>)) -> WindowSnapshot {

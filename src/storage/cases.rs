@@ -295,6 +295,17 @@ impl Storage {
         row.as_ref().map(case_from_row).transpose()
     }
 
+    /// A case by its database id (what appeal buttons carry: DMs have no guild).
+    pub async fn case_by_id(&self, case_id: i64) -> Result<Option<Case>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM moderation_cases WHERE case_id = $1"
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(case_from_row).transpose()
+    }
+
     /// A guild's open (pending or applied) cases, newest first.
     pub async fn open_cases(&self, guild_id: u64, limit: i64) -> Result<Vec<Case>, StorageError> {
         let rows = sqlx::query(&format!(

@@ -12,6 +12,7 @@ mod incidents;
 mod members;
 mod messages;
 mod privacy;
+mod standings;
 mod writer;
 
 pub use appeals::{Appeal, AppealDecision, AppealStatus};
@@ -25,6 +26,7 @@ pub use incidents::{Incident, NewIncident};
 pub use members::{account_created_at, Member, MemberSeen};
 pub use messages::{MessageRecord, StoredMessage};
 pub use privacy::{spawn_retention_task, ForgetReport};
+pub use standings::PgStandingStore;
 pub use writer::{MessageWriter, WriterError, WriterOptions, WriterStats, WriterStatsSnapshot};
 
 use crate::config::{DatabaseConfig, Problem};

@@ -222,6 +222,7 @@ pub struct RestClient {
     client: reqwest::Client,
     policy: RestPolicy,
     guard: Arc<Mutex<InvalidRequestGuard>>,
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 impl RestClient {
@@ -245,7 +246,29 @@ impl RestClient {
             client,
             policy,
             guard: Arc::new(Mutex::new(guard)),
+            metrics: None,
         })
+    }
+
+    /// Counts every response in `metrics` (`discord_requests_total{route,status}`, 429s).
+    pub fn with_metrics(mut self, metrics: Arc<crate::telemetry::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, call: &Call, status: u16) {
+        if let Some(m) = &self.metrics {
+            // "GuildMember { guild_id: .., user_id: .. }" → "GuildMember": a bounded label set.
+            let route = format!("{:?}", call.route);
+            let name = route.split([' ', '{', '(']).next().unwrap_or("unknown");
+            let label = format!("{} {name}", call.method.reqwest_method());
+            m.discord_requests
+                .with_label_values(&[label.as_str(), &status.to_string()])
+                .inc();
+            if status == 429 {
+                m.discord_rate_limited.inc();
+            }
+        }
     }
 
     /// The serenity client underneath.
@@ -303,6 +326,7 @@ impl RestClient {
                 }
             };
             let status = resp.status().as_u16();
+            self.count(&call, status);
             if counts_as_invalid(status) {
                 self.with_guard(|g| g.record(Instant::now()));
             }

@@ -1,0 +1,170 @@
+//! Moderator slash commands, the "Check toxicity" context menu, and the buttons and modals of
+//! the appeal and mod-log flows.
+//!
+//! - [`moderator`]: `/mod status | history | case | pardon | config show | config set | dryrun`.
+//! - [`appeals`]: Appeal button → modal → review post → Approve / Deny; mod-log Reverse / Confirm.
+//! - [`settings`]: what `/mod config set` accepts (pure).
+//! - [`reply`]: answering within 3 seconds (deferring when the work takes longer).
+
+pub mod appeals;
+pub mod moderator;
+pub mod reply;
+pub mod settings;
+
+use crate::daemon::Bot;
+use serenity::all::{
+    CommandOptionType, CommandType, Context, CreateCommand, CreateCommandOption, GuildId, Http,
+    Interaction, Member, Permissions,
+};
+use std::sync::Arc;
+
+/// Name of the message context-menu command.
+pub const CHECK_TOXICITY: &str = "Check toxicity";
+
+/// The commands installed in every guild.
+pub fn definitions() -> Vec<CreateCommand> {
+    let sub = |name: &str, desc: &str| {
+        CreateCommandOption::new(CommandOptionType::SubCommand, name, desc)
+    };
+    let mod_cmd = CreateCommand::new("mod")
+        .description("usmca-bot moderation")
+        .dm_permission(false)
+        .add_option(sub(
+            "status",
+            "Uptime, shards, model, queue, Postgres/Redis health, dry-run",
+        ))
+        .add_option(
+            sub("history", "A member's cases and recent messages").add_sub_option(
+                CreateCommandOption::new(CommandOptionType::User, "user", "The member")
+                    .required(true),
+            ),
+        )
+        .add_option(
+            sub("case", "Show one case").add_sub_option(
+                CreateCommandOption::new(CommandOptionType::Integer, "number", "Case number")
+                    .required(true)
+                    .min_int_value(1),
+            ),
+        )
+        .add_option(
+            sub(
+                "pardon",
+                "Reverse a case (lifts a timeout or ban) and record why",
+            )
+            .add_sub_option(
+                CreateCommandOption::new(CommandOptionType::Integer, "case", "Case number")
+                    .required(true)
+                    .min_int_value(1),
+            )
+            .add_sub_option(CreateCommandOption::new(
+                CommandOptionType::String,
+                "reason",
+                "Why (kept in the audit trail)",
+            )),
+        )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::SubCommandGroup,
+                "config",
+                "This server's settings",
+            )
+            .add_sub_option(sub("show", "Show the effective settings"))
+            .add_sub_option(
+                sub("set", "Change a setting (administrators)")
+                    .add_sub_option(
+                        CreateCommandOption::new(
+                            CommandOptionType::String,
+                            "key",
+                            "e.g. thresholds.timeout, mod_log_channel, dry_run",
+                        )
+                        .required(true),
+                    )
+                    .add_sub_option(
+                        CreateCommandOption::new(
+                            CommandOptionType::String,
+                            "value",
+                            "New value; `none` restores the global default",
+                        )
+                        .required(true),
+                    ),
+            ),
+        )
+        .add_option(
+            sub("dryrun", "Record decisions without acting (administrators)").add_sub_option(
+                CreateCommandOption::new(CommandOptionType::String, "state", "on or off")
+                    .required(true)
+                    .add_string_choice("on", "on")
+                    .add_string_choice("off", "off"),
+            ),
+        );
+    let check = CreateCommand::new(CHECK_TOXICITY).kind(CommandType::Message);
+    vec![mod_cmd, check]
+}
+
+/// Installs the commands in `guild` (replacing older versions).
+pub async fn install(http: &Http, guild: GuildId) -> serenity::Result<()> {
+    guild.set_commands(http, definitions()).await.map(drop)
+}
+
+/// What the invoker may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A member without moderator rights.
+    Member,
+    /// Manage Messages, a configured moderator role, or better.
+    Moderator,
+    /// Administrator or Manage Server.
+    Admin,
+}
+
+/// The invoker's access: Discord permissions, plus the configured moderator roles.
+pub fn access(bot: &Bot, guild_id: u64, member: Option<&Member>) -> Access {
+    let Some(m) = member else {
+        return Access::Member;
+    };
+    let perms = m.permissions.unwrap_or(Permissions::empty());
+    if perms.administrator() || perms.manage_guild() {
+        return Access::Admin;
+    }
+    let cfg = bot.cfg();
+    let extra = bot
+        .guilds
+        .get(guild_id)
+        .settings
+        .moderator_roles
+        .unwrap_or_default();
+    let by_role = m
+        .roles
+        .iter()
+        .any(|r| cfg.discord.moderator_roles.contains(&r.get()) || extra.contains(&r.get()));
+    if perms.manage_messages() || perms.moderate_members() || by_role {
+        Access::Moderator
+    } else {
+        Access::Member
+    }
+}
+
+/// Takes one of the invoker's command tokens (`limits.commands_per_minute`).
+pub async fn within_rate(bot: &Bot, user: u64) -> bool {
+    let per_minute = bot.cfg().limits.commands_per_minute.max(1);
+    let now = chrono::Utc::now().timestamp_millis();
+    crate::state::WindowStore::take_token(
+        &*bot.state,
+        &format!("cmd:{user}"),
+        per_minute,
+        per_minute,
+        now,
+    )
+    .await
+    .unwrap_or(true)
+}
+
+/// Routes one interaction.
+pub async fn dispatch(bot: &Arc<Bot>, ctx: &Context, interaction: Interaction) {
+    match interaction {
+        Interaction::Command(c) => moderator::on_command(bot, ctx, c).await,
+        Interaction::Component(c) => appeals::on_component(bot, ctx, c).await,
+        Interaction::Modal(m) => appeals::on_modal(bot, ctx, m).await,
+        _ => {}
+    }
+}

@@ -1,0 +1,443 @@
+//! `/mod …` and "Check toxicity".
+
+use super::reply::{answer, Target};
+use super::{access, settings, within_rate, Access, CHECK_TOXICITY};
+use crate::daemon::Bot;
+use crate::enforcement::modlog::top_scores;
+use crate::storage::Case;
+use serenity::all::{
+    CommandDataOption, CommandDataOptionValue, CommandInteraction, Context, ResolvedTarget,
+};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A parsed `/mod` invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModCommand {
+    /// `/mod status`
+    Status,
+    /// `/mod history user`
+    History(u64),
+    /// `/mod case number`
+    Case(i64),
+    /// `/mod pardon case [reason]`
+    Pardon(i64, Option<String>),
+    /// `/mod config show`
+    ConfigShow,
+    /// `/mod config set key value`
+    ConfigSet(String, String),
+    /// `/mod dryrun on|off`
+    DryRun(bool),
+}
+
+fn opt<'a>(opts: &'a [CommandDataOption], name: &str) -> Option<&'a CommandDataOptionValue> {
+    opts.iter().find(|o| o.name == name).map(|o| &o.value)
+}
+
+fn string(opts: &[CommandDataOption], name: &str) -> Option<String> {
+    match opt(opts, name)? {
+        CommandDataOptionValue::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn int(opts: &[CommandDataOption], name: &str) -> Option<i64> {
+    match opt(opts, name)? {
+        CommandDataOptionValue::Integer(i) => Some(*i),
+        CommandDataOptionValue::String(s) => s.trim().trim_start_matches('#').parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads `/mod`'s options; `Err` says what is missing.
+pub fn parse(options: &[CommandDataOption]) -> Result<ModCommand, String> {
+    let Some(first) = options.first() else {
+        return Err("choose a subcommand, e.g. /mod status".into());
+    };
+    let sub = match &first.value {
+        CommandDataOptionValue::SubCommand(o) | CommandDataOptionValue::SubCommandGroup(o) => o,
+        _ => return Err("choose a subcommand, e.g. /mod status".into()),
+    };
+    let need = |what: &str| format!("/mod {} needs `{what}`", first.name);
+    match first.name.as_str() {
+        "status" => Ok(ModCommand::Status),
+        "history" => match opt(sub, "user") {
+            Some(CommandDataOptionValue::User(u)) => Ok(ModCommand::History(u.get())),
+            _ => Err(need("user")),
+        },
+        "case" => int(sub, "number")
+            .map(ModCommand::Case)
+            .ok_or_else(|| need("number")),
+        "pardon" => int(sub, "case")
+            .map(|c| ModCommand::Pardon(c, string(sub, "reason")))
+            .ok_or_else(|| need("case")),
+        "dryrun" => {
+            let s = string(sub, "state").ok_or_else(|| need("state"))?;
+            settings::parse_bool(&s).map(ModCommand::DryRun)
+        }
+        "config" => {
+            let Some(inner) = sub.first() else {
+                return Err("use /mod config show or /mod config set".into());
+            };
+            let args = match &inner.value {
+                CommandDataOptionValue::SubCommand(o) => o.as_slice(),
+                _ => &[],
+            };
+            match inner.name.as_str() {
+                "show" => Ok(ModCommand::ConfigShow),
+                "set" => {
+                    let key = string(args, "key").ok_or_else(|| need("key"))?;
+                    let value = string(args, "value").ok_or_else(|| need("value"))?;
+                    Ok(ModCommand::ConfigSet(key, value))
+                }
+                other => Err(format!("unknown /mod config {other}")),
+            }
+        }
+        other => Err(format!("unknown subcommand /mod {other}")),
+    }
+}
+
+/// Handles a slash or context-menu command.
+pub async fn on_command(bot: &Arc<Bot>, ctx: &Context, c: CommandInteraction) {
+    let user = c.user.id.get();
+    let Some(guild_id) = c.guild_id.map(|g| g.get()) else {
+        let text = "Moderation commands work inside a server.".to_string();
+        answer(&ctx.http, Target::Command(&c), async move { text }).await;
+        return;
+    };
+    let who = access(bot, guild_id, c.member.as_deref());
+    if !within_rate(bot, user).await {
+        let text = "You are sending commands too fast; try again in a minute.".to_string();
+        answer(&ctx.http, Target::Command(&c), async move { text }).await;
+        return;
+    }
+    if c.data.name == CHECK_TOXICITY {
+        let text = match c.data.target() {
+            Some(ResolvedTarget::Message(m)) if who != Access::Member => {
+                let bot = bot.clone();
+                let content = m.content.clone();
+                let author = m.author.id.get();
+                answer(&ctx.http, Target::Command(&c), async move {
+                    check_toxicity(&bot, author, &content).await
+                })
+                .await;
+                return;
+            }
+            Some(ResolvedTarget::Message(_)) => "Only moderators can check messages.".to_string(),
+            _ => "Use this on a message.".to_string(),
+        };
+        answer(&ctx.http, Target::Command(&c), async move { text }).await;
+        return;
+    }
+    let parsed = parse(&c.data.options);
+    let bot2 = bot.clone();
+    answer(&ctx.http, Target::Command(&c), async move {
+        match parsed {
+            Err(e) => e,
+            Ok(cmd) => run(&bot2, guild_id, user, who, cmd).await,
+        }
+    })
+    .await;
+}
+
+async fn check_toxicity(bot: &Bot, author: u64, content: &str) -> String {
+    if content.trim().is_empty() {
+        return "That message has no text to check.".into();
+    }
+    match bot.classifier.classify(content).await {
+        Ok(scores) => {
+            let json = serde_json::to_value(&scores).unwrap_or_default();
+            format!(
+                "Scores for <@{author}>'s message ({}): {}",
+                bot.classifier.model_name(),
+                top_scores(&json, 6)
+            )
+        }
+        Err(e) => format!("Could not classify the message: {e}"),
+    }
+}
+
+/// Runs a parsed `/mod` command for `user` in `guild_id`.
+pub async fn run(bot: &Arc<Bot>, guild_id: u64, user: u64, who: Access, cmd: ModCommand) -> String {
+    let admin_only = matches!(cmd, ModCommand::ConfigSet(..) | ModCommand::DryRun(_));
+    if who == Access::Member {
+        return "You need Manage Messages or a moderator role to use /mod.".into();
+    }
+    if admin_only && who != Access::Admin {
+        return "Only administrators (Administrator or Manage Server) can change settings.".into();
+    }
+    match cmd {
+        ModCommand::Status => status(bot, guild_id).await,
+        ModCommand::History(member) => history(bot, guild_id, member).await,
+        ModCommand::Case(n) => match bot.storage.case(guild_id, n).await {
+            Ok(Some(c)) => describe_case(&c),
+            Ok(None) => format!("There is no case #{n} in this server."),
+            Err(e) => format!("Could not read case #{n}: {e}"),
+        },
+        ModCommand::Pardon(n, reason) => {
+            let why = reason.unwrap_or_else(|| "pardoned by a moderator".into());
+            let target = bot.guilds.target(guild_id);
+            match bot.executor.reverse(guild_id, n, user, &why, &target).await {
+                Ok(c) => format!(
+                    "Case #{n} ({}) against <@{}> is reversed{}.",
+                    c.action,
+                    c.user_id,
+                    match c.action {
+                        crate::storage::CaseAction::Timeout => " and the timeout lifted",
+                        crate::storage::CaseAction::Ban => " and the ban lifted",
+                        _ => "",
+                    }
+                ),
+                Err(e) => format!("Could not reverse case #{n}: {e}"),
+            }
+        }
+        ModCommand::ConfigShow => config_show(bot, guild_id),
+        ModCommand::ConfigSet(key, value) => config_set(bot, guild_id, user, &key, &value).await,
+        ModCommand::DryRun(on) => {
+            let v = if on { "on" } else { "off" };
+            let out = config_set(bot, guild_id, user, "dry_run", v).await;
+            if out.starts_with("Set") {
+                format!(
+                    "Dry-run is {v}: {}",
+                    if on {
+                        "decisions are recorded and posted to the mod log, nothing is executed."
+                    } else {
+                        "the bot acts on its decisions."
+                    }
+                )
+            } else {
+                out
+            }
+        }
+    }
+}
+
+async fn status(bot: &Bot, guild_id: u64) -> String {
+    let mut out = String::new();
+    let up = bot.started.elapsed().as_secs();
+    let _ = writeln!(
+        out,
+        "**usmca-bot** up {}h {}m · shards {} in this process",
+        up / 3600,
+        (up % 3600) / 60,
+        bot.shard_label
+    );
+    if let Some(sm) = bot.shards.get() {
+        let runners = sm.runners.lock().await;
+        let mut ids: Vec<_> = runners.keys().copied().collect();
+        ids.sort_by_key(|s| s.0);
+        for id in ids {
+            if let Some(info) = runners.get(&id) {
+                let latency = info
+                    .latency
+                    .map_or_else(|| "n/a".to_string(), |l| format!("{} ms", l.as_millis()));
+                let _ = writeln!(out, "· shard {}: {} (latency {latency})", id.0, info.stage);
+            }
+        }
+    }
+    for line in crate::daemon::heartbeat::other_processes(bot).await {
+        let _ = writeln!(out, "· {line}");
+    }
+    let h = bot.classifier.health();
+    let last = h
+        .last_success
+        .and_then(|t| t.elapsed().ok())
+        .map_or_else(|| "never".to_string(), |d| format!("{}s ago", d.as_secs()));
+    let _ = writeln!(
+        out,
+        "Model `{}`: {} · queue {} · {} messages classified · last inference {last}",
+        bot.classifier.model_name(),
+        if h.loaded { "loaded" } else { "NOT loaded" },
+        h.queue_depth,
+        h.messages
+    );
+    let t = Instant::now();
+    let pg = sqlx::query("SELECT 1").execute(bot.storage.pool()).await;
+    let _ = writeln!(
+        out,
+        "Postgres: {}",
+        match pg {
+            Ok(_) => format!("ok ({} ms)", t.elapsed().as_millis()),
+            Err(e) => format!("FAILING: {e}"),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Redis: {}",
+        if bot.state.is_degraded() {
+            "unreachable: using in-process windows (state is not shared between processes)"
+        } else {
+            "ok"
+        }
+    );
+    let w = bot.writer_stats().await;
+    let _ = writeln!(
+        out,
+        "Message writer: {} rows written, {} queued",
+        w.written, w.pending
+    );
+    let _ = writeln!(
+        out,
+        "Dry-run in this server: {}",
+        if bot.is_dry_run(guild_id) {
+            "ON (nothing is executed)"
+        } else {
+            "off"
+        }
+    );
+    out
+}
+
+async fn history(bot: &Bot, guild_id: u64, member: u64) -> String {
+    let h = match bot.storage.member_history(guild_id, member, 10).await {
+        Ok(h) => h,
+        Err(e) => return format!("Could not read the history of <@{member}>: {e}"),
+    };
+    let mut out = format!("History of <@{member}>\n");
+    if let Some(m) = &h.member {
+        let _ = writeln!(
+            out,
+            "Joined {} · account created {} · {} messages seen",
+            m.joined_at
+                .map_or_else(|| "unknown".into(), |t| t.format("%Y-%m-%d").to_string()),
+            m.account_created_at.format("%Y-%m-%d"),
+            m.message_count
+        );
+    }
+    if h.cases.is_empty() {
+        out.push_str("No cases.\n");
+    }
+    for c in &h.cases {
+        let _ = writeln!(out, "{}", case_line(c));
+    }
+    let flagged: Vec<_> = h.messages.iter().filter(|m| m.decision != "none").collect();
+    let _ = writeln!(
+        out,
+        "{} recent messages stored, {} acted on.",
+        h.messages.len(),
+        flagged.len()
+    );
+    out
+}
+
+fn case_line(c: &Case) -> String {
+    format!(
+        "#{} {} · {} · {}{} · {}",
+        c.case_no,
+        c.action,
+        c.created_at.format("%Y-%m-%d %H:%M"),
+        c.status,
+        if c.dry_run { " (dry run)" } else { "" },
+        crate::discord::limits::truncate(&c.reason, 120)
+    )
+}
+
+fn describe_case(c: &Case) -> String {
+    let mut out = format!(
+        "**Case #{}** · {} · <@{}>\nStatus: {}{}\nBy: {}\nCreated: {}\n",
+        c.case_no,
+        c.action,
+        c.user_id,
+        c.status,
+        if c.dry_run { " (dry run)" } else { "" },
+        c.actor_id
+            .map_or_else(|| "usmca-bot (automatic)".into(), |a| format!("<@{a}>")),
+        c.created_at.to_rfc3339()
+    );
+    if let Some(e) = c.expires_at {
+        let _ = writeln!(out, "Expires: {}", e.to_rfc3339());
+    }
+    let _ = writeln!(out, "Scores: {}", top_scores(&c.scores, 6));
+    let _ = writeln!(out, "Reason: {}", c.reason);
+    if let Some(x) = &c.message_excerpt {
+        let _ = writeln!(out, "Message: > {x}");
+    }
+    if let Some(n) = &c.error_note {
+        let _ = writeln!(out, "Problems: {n}");
+    }
+    if let (Some(by), Some(at)) = (c.reversed_by, c.reversed_at) {
+        let _ = writeln!(
+            out,
+            "Reversed by <@{by}> at {}: {}",
+            at.to_rfc3339(),
+            c.reversed_reason.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+fn config_show(bot: &Bot, guild_id: u64) -> String {
+    let view = bot.guilds.get(guild_id);
+    let eff = view.settings.effective(&bot.cfg());
+    let chan = |c: Option<u64>| c.map_or_else(|| "not set".to_string(), |c| format!("<#{c}>"));
+    let ids = |v: &[u64]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let t = eff.thresholds;
+    let overridden = serde_json::to_string(&view.settings).unwrap_or_default();
+    format!(
+        "Effective settings for this server\n\
+         thresholds: warn {} · timeout {} · kick {} · ban {}\n\
+         dry_run: {} · store_content: {} · content_retention: {}\n\
+         mod_log_channel: {} · appeal_channel: {}\n\
+         moderator_roles: {}\n\
+         exemptions: roles {} · channels {} · users {}\n\
+         Server overrides: `{overridden}`\n\
+         Settable keys: {}",
+        t.warn,
+        t.timeout,
+        t.kick,
+        t.ban,
+        eff.enforcement.dry_run,
+        eff.storage.store_content,
+        eff.storage.content_retention.raw(),
+        chan(view.settings.mod_log_channel),
+        chan(view.settings.appeal_channel),
+        ids(&eff.discord.moderator_roles),
+        ids(&eff.exemptions.roles),
+        ids(&eff.exemptions.channels),
+        ids(&eff.exemptions.users),
+        settings::KEYS
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+async fn config_set(bot: &Arc<Bot>, guild_id: u64, user: u64, key: &str, value: &str) -> String {
+    let mut s = bot.guilds.get(guild_id).settings;
+    if let Err(e) = settings::apply(&mut s, key, value) {
+        return format!("Not changed: {e}");
+    }
+    let cfg = bot.cfg();
+    match bot
+        .storage
+        .set_guild_settings(guild_id, &s, &cfg, Some(user))
+        .await
+    {
+        Ok(version) => {
+            bot.guilds.install(&bot.pipeline, &cfg, guild_id, None, s);
+            if let Some(r) = bot.state.redis() {
+                if let Err(e) = r.invalidate_guild_settings(guild_id).await {
+                    tracing::warn!(guild = guild_id, error = %e, "settings cache not invalidated");
+                }
+            }
+            format!("Set `{key}` = `{value}` (settings version {version}; recorded in the audit trail).")
+        }
+        Err(crate::storage::StorageError::Invalid(problems)) => format!(
+            "Not changed: {}",
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Err(e) => format!("Not changed: {e}"),
+    }
+}

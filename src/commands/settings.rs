@@ -1,0 +1,208 @@
+//! `/mod config set KEY VALUE`: which guild settings a moderator can change, and how values
+//! are read. Pure; storage validates the result against the global configuration.
+
+use crate::config::DurationSpec;
+use crate::storage::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
+
+/// Keys `/mod config set` accepts, with what they take.
+pub const KEYS: &[(&str, &str)] = &[
+    ("thresholds.warn", "number in (0, 1]"),
+    ("thresholds.timeout", "number in (0, 1]"),
+    ("thresholds.kick", "number in (0, 1]"),
+    ("thresholds.ban", "number in (0, 1]"),
+    ("dry_run", "on / off"),
+    ("store_content", "on / off"),
+    ("content_retention", "duration, e.g. 30d"),
+    ("mod_log_channel", "#channel or id, or none"),
+    ("appeal_channel", "#channel or id, or none"),
+    ("moderator_roles", "@roles or ids, comma-separated, or none"),
+    (
+        "exemptions.roles",
+        "@roles or ids, comma-separated, or none",
+    ),
+    (
+        "exemptions.channels",
+        "#channels or ids, comma-separated, or none",
+    ),
+    (
+        "exemptions.users",
+        "@users or ids, comma-separated, or none",
+    ),
+];
+
+fn is_none(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "none" | "unset" | "default" | ""
+    )
+}
+
+/// Reads an on/off value.
+pub fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" | "enable" | "enabled" => Ok(true),
+        "off" | "false" | "no" | "0" | "disable" | "disabled" => Ok(false),
+        _ => Err(format!("`{v}` is not on or off")),
+    }
+}
+
+/// Reads one id from `123`, `<#123>`, `<@123>`, `<@!123>` or `<@&123>`.
+pub fn parse_id(v: &str) -> Result<u64, String> {
+    let t = v.trim();
+    let digits = t
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_start_matches(['#', '@', '!', '&']);
+    match digits.parse::<u64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "`{t}` is not a Discord id; mention it or paste its id (Developer Mode → Copy ID)"
+        )),
+    }
+}
+
+fn parse_ids(v: &str) -> Result<Option<Vec<u64>>, String> {
+    if is_none(v) {
+        return Ok(None);
+    }
+    v.split([',', ' '])
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_id)
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn parse_channel(v: &str) -> Result<Option<u64>, String> {
+    if is_none(v) {
+        Ok(None)
+    } else {
+        parse_id(v).map(Some)
+    }
+}
+
+fn parse_threshold(v: &str) -> Result<Option<f64>, String> {
+    if is_none(v) {
+        return Ok(None);
+    }
+    v.trim()
+        .parse::<f64>()
+        .map(Some)
+        .map_err(|_| format!("`{v}` is not a number; write e.g. 0.8"))
+}
+
+/// Applies `key = value` to `settings`. `none` clears a setting back to the global value.
+pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(), String> {
+    let key = key.trim().to_ascii_lowercase();
+    match key.as_str() {
+        "thresholds.warn" | "thresholds.timeout" | "thresholds.kick" | "thresholds.ban" => {
+            let t = settings
+                .thresholds
+                .get_or_insert_with(ThresholdOverrides::default);
+            let v = parse_threshold(value)?;
+            match key.as_str() {
+                "thresholds.warn" => t.warn = v,
+                "thresholds.timeout" => t.timeout = v,
+                "thresholds.kick" => t.kick = v,
+                _ => t.ban = v,
+            }
+            if *t == ThresholdOverrides::default() {
+                settings.thresholds = None;
+            }
+        }
+        "dry_run" => {
+            settings.dry_run = if is_none(value) {
+                None
+            } else {
+                Some(parse_bool(value)?)
+            }
+        }
+        "store_content" => {
+            settings.store_content = if is_none(value) {
+                None
+            } else {
+                Some(parse_bool(value)?)
+            }
+        }
+        "content_retention" => {
+            settings.content_retention = if is_none(value) {
+                None
+            } else {
+                let d = DurationSpec::parse(value.trim());
+                if d.get().is_none() {
+                    return Err(format!(
+                        "`{value}` is not a duration; write e.g. 30d or 12h"
+                    ));
+                }
+                Some(d)
+            }
+        }
+        "mod_log_channel" => settings.mod_log_channel = parse_channel(value)?,
+        "appeal_channel" => settings.appeal_channel = parse_channel(value)?,
+        "moderator_roles" => settings.moderator_roles = parse_ids(value)?,
+        "exemptions.roles" | "exemptions.channels" | "exemptions.users" => {
+            let e = settings
+                .exemptions
+                .get_or_insert_with(ExemptionOverrides::default);
+            let ids = parse_ids(value)?;
+            match key.as_str() {
+                "exemptions.roles" => e.roles = ids,
+                "exemptions.channels" => e.channels = ids,
+                _ => e.users = ids,
+            }
+            if *e == ExemptionOverrides::default() {
+                settings.exemptions = None;
+            }
+        }
+        _ => {
+            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            return Err(format!(
+                "unknown setting `{key}`; settable keys: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_and_none_clears() {
+        let mut s = GuildSettings::default();
+        assert!(apply(&mut s, "thresholds.warn", "0.5").is_ok());
+        assert_eq!(s.thresholds.and_then(|t| t.warn), Some(0.5));
+        assert!(apply(&mut s, "thresholds.warn", "none").is_ok());
+        assert_eq!(s.thresholds, None);
+        assert!(apply(&mut s, "mod_log_channel", "<#123>").is_ok());
+        assert_eq!(s.mod_log_channel, Some(123));
+        assert!(apply(&mut s, "exemptions.roles", "<@&5>, 6").is_ok());
+        assert_eq!(
+            s.exemptions.as_ref().and_then(|e| e.roles.clone()),
+            Some(vec![5, 6])
+        );
+        assert!(apply(&mut s, "dry_run", "on").is_ok());
+        assert_eq!(s.dry_run, Some(true));
+        assert!(apply(&mut s, "content_retention", "12h").is_ok());
+    }
+
+    #[test]
+    fn bad_values_say_what_to_write() {
+        let mut s = GuildSettings::default();
+        let e = apply(&mut s, "thresholds.kick", "high").unwrap_err();
+        assert!(e.contains("not a number"), "{e}");
+        let e = apply(&mut s, "dry_run", "maybe").unwrap_err();
+        assert!(e.contains("on or off"), "{e}");
+        let e = apply(&mut s, "mod_log_channel", "#general").unwrap_err();
+        assert!(e.contains("Copy ID"), "{e}");
+        let e = apply(&mut s, "colour", "red").unwrap_err();
+        assert!(
+            e.contains("settable keys") && e.contains("thresholds.warn"),
+            "{e}"
+        );
+        let e = apply(&mut s, "content_retention", "forever").unwrap_err();
+        assert!(e.contains("duration"), "{e}");
+        assert_eq!(s, GuildSettings::default());
+    }
+}

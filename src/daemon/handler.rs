@@ -1,0 +1,191 @@
+//! The serenity event handler: turns gateway events into pipeline events and hands them to
+//! [`Bot`]. Every handler returns at once; the work runs on tracked tasks.
+
+use super::bot::Bot;
+use crate::commands;
+use crate::pipeline::{JoinEvent, MessageEvent};
+use chrono::{DateTime, Timelike, Utc};
+use serenity::all::{
+    Context, EventHandler, Guild, GuildId, Interaction, Member, Message, MessageUpdateEvent,
+    PartialMember, Permissions, Ready, UserId,
+};
+use serenity::async_trait;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// Handles gateway events for one process (all its shards). Built before the bot's state
+/// (which needs the client's `Http`), attached to it before the gateway starts.
+#[derive(Clone, Default)]
+pub struct Handler {
+    bot: Arc<OnceLock<Arc<Bot>>>,
+}
+
+impl Handler {
+    /// Connects the handler to the bot's state; events before this are ignored.
+    pub fn attach(&self, bot: Arc<Bot>) {
+        let _ = self.bot.set(bot);
+    }
+
+    fn bot(&self) -> Option<&Arc<Bot>> {
+        self.bot.get()
+    }
+}
+
+fn to_utc(ts: &serenity::model::Timestamp) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(ts.unix_timestamp(), ts.nanosecond()).unwrap_or_else(Utc::now)
+}
+
+/// Whether the author holds Manage Messages or Administrator, from the cached guild's roles.
+fn is_moderator(ctx: &Context, guild_id: GuildId, user: UserId, member: &PartialMember) -> bool {
+    if let Some(p) = member.permissions {
+        return p.administrator() || p.manage_messages();
+    }
+    let Some(guild) = ctx.cache.guild(guild_id) else {
+        return false;
+    };
+    if guild.owner_id == user {
+        return true;
+    }
+    let everyone = guild
+        .roles
+        .get(&serenity::all::RoleId::new(guild_id.get()))
+        .map_or(Permissions::empty(), |r| r.permissions);
+    let perms = member
+        .roles
+        .iter()
+        .filter_map(|r| guild.roles.get(r))
+        .fold(everyone, |acc, r| acc | r.permissions);
+    perms.administrator() || perms.manage_messages()
+}
+
+/// Builds the pipeline's view of a guild message, or `None` for messages the bot ignores
+/// (DMs, bots, webhooks, empty text).
+fn message_event(ctx: &Context, msg: &Message) -> Option<MessageEvent> {
+    let guild_id = msg.guild_id?;
+    if msg.author.bot || msg.webhook_id.is_some() || msg.content.trim().is_empty() {
+        return None;
+    }
+    let member = msg.member.as_deref();
+    let roles = member.map_or_else(Vec::new, |m| m.roles.iter().map(|r| r.get()).collect());
+    Some(MessageEvent {
+        guild_id: guild_id.get(),
+        channel_id: msg.channel_id.get(),
+        message_id: msg.id.get(),
+        author_id: msg.author.id.get(),
+        author_roles: roles,
+        author_is_moderator: member.is_some_and(|m| is_moderator(ctx, guild_id, msg.author.id, m)),
+        author_joined_at: member.and_then(|m| m.joined_at.as_ref()).map(to_utc),
+        author_default_avatar: msg.author.avatar.is_none(),
+        content: msg.content.clone(),
+        created_at: to_utc(&msg.timestamp),
+        edited: false,
+        reply_to_author: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
+        mentions: msg.mentions.iter().map(|u| u.id.get()).collect(),
+    })
+}
+
+/// An edit: re-scored with the new text (it may escalate, never double-punish).
+fn edit_event(ctx: &Context, ev: &MessageUpdateEvent) -> Option<MessageEvent> {
+    let guild_id = ev.guild_id?;
+    let content = ev.content.clone()?;
+    let author = ev.author.as_ref()?;
+    if author.bot || content.trim().is_empty() {
+        return None;
+    }
+    let member = ev.member.as_ref().and_then(|m| m.as_deref());
+    Some(MessageEvent {
+        guild_id: guild_id.get(),
+        channel_id: ev.channel_id.get(),
+        message_id: ev.id.get(),
+        author_id: author.id.get(),
+        author_roles: member.map_or_else(Vec::new, |m| m.roles.iter().map(|r| r.get()).collect()),
+        author_is_moderator: member.is_some_and(|m| is_moderator(ctx, guild_id, author.id, m)),
+        author_joined_at: member.and_then(|m| m.joined_at.as_ref()).map(to_utc),
+        author_default_avatar: author.avatar.is_none(),
+        content,
+        created_at: ev.edited_timestamp.as_ref().map_or_else(Utc::now, to_utc),
+        edited: true,
+        reply_to_author: None,
+        mentions: ev
+            .mentions
+            .as_ref()
+            .map_or_else(Vec::new, |m| m.iter().map(|u| u.id.get()).collect()),
+    })
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(
+            shard = ?ready.shard.map(|s| (s.id.0, s.total)),
+            user = %ready.user.name,
+            guilds = ready.guilds.len(),
+            "connected to the Discord gateway"
+        );
+        let _ = ctx;
+    }
+
+    async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        let Some(bot) = self.bot().cloned() else {
+            return;
+        };
+        bot.clone().tracker.spawn(async move {
+            let id = guild.id.get();
+            let cfg = bot.cfg();
+            if let Err(e) = bot
+                .guilds
+                .load(&bot.storage, &bot.pipeline, &cfg, id, Some(guild.name.clone()))
+                .await
+            {
+                tracing::error!(guild = id, error = %e, "guild settings not loaded; using the global configuration");
+            }
+            if let Err(e) = commands::install(&ctx.http, guild.id).await {
+                tracing::warn!(guild = id, error = %e, "slash commands not installed; check the bot was invited with the applications.commands scope");
+            }
+        });
+    }
+
+    async fn message(&self, ctx: Context, msg: Message) {
+        let received = Instant::now();
+        if let (Some(bot), Some(ev)) = (self.bot(), message_event(&ctx, &msg)) {
+            bot.accept_message(ev, received);
+        }
+    }
+
+    async fn message_update(
+        &self,
+        ctx: Context,
+        _old: Option<Message>,
+        _new: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        let received = Instant::now();
+        if let (Some(bot), Some(ev)) = (self.bot(), edit_event(&ctx, &event)) {
+            bot.accept_message(ev, received);
+        }
+    }
+
+    async fn guild_member_addition(&self, _ctx: Context, member: Member) {
+        let Some(bot) = self.bot() else { return };
+        if member.user.bot {
+            return;
+        }
+        bot.accept_join(JoinEvent {
+            guild_id: member.guild_id.get(),
+            user_id: member.user.id.get(),
+            joined_at: member.joined_at.as_ref().map_or_else(Utc::now, to_utc),
+            default_avatar: member.user.avatar.is_none(),
+        });
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let Some(bot) = self.bot().cloned() else {
+            return;
+        };
+        if bot.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let tracker = bot.tracker.clone();
+        tracker.spawn(async move { commands::dispatch(&bot, &ctx, interaction).await });
+    }
+}

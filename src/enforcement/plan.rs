@@ -1,0 +1,233 @@
+//! What an action consists of on Discord, in which order, and what the member is told. Pure.
+
+use crate::decision::{Action, Decision};
+use crate::storage::CaseAction;
+use std::time::Duration;
+
+/// One automatic or moderator action against a member, ready to execute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActRequest {
+    /// Guild.
+    pub guild_id: u64,
+    /// Member.
+    pub user_id: u64,
+    /// What the case records: warn, delete, timeout, kick or ban.
+    pub action: CaseAction,
+    /// Timeout length (for `timeout`).
+    pub timeout: Option<Duration>,
+    /// The offending message to delete: (channel, message).
+    pub delete: Option<(u64, u64)>,
+    /// The triggering message, recorded in the case even when it is not deleted.
+    pub message_id: Option<u64>,
+    /// One line for the member.
+    pub member_reason: String,
+    /// Detailed reason for moderators and the audit-log header.
+    pub moderator_reason: String,
+    /// Classifier scores (JSON object, `{}` for none).
+    pub scores: serde_json::Value,
+    /// Text of the message, only where the guild stores content.
+    pub excerpt: Option<String>,
+    /// Channel where the member is mentioned when their DMs are closed.
+    pub notice_channel: Option<u64>,
+    /// `None`: the bot; otherwise the moderator.
+    pub actor_id: Option<u64>,
+    /// Record only.
+    pub dry_run: bool,
+}
+
+/// One Discord call of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Tell the member (DM, else a mention in the notice channel) with an Appeal button.
+    Notify,
+    /// Delete the offending message.
+    DeleteMessage,
+    /// Time the member out.
+    Timeout(Duration),
+    /// Kick.
+    Kick,
+    /// Ban.
+    Ban,
+}
+
+impl Step {
+    /// Whether this step is the punishment itself (its failure fails the case).
+    pub fn is_punishment(self) -> bool {
+        matches!(self, Step::Timeout(_) | Step::Kick | Step::Ban)
+    }
+}
+
+/// The case action a decision records, if any.
+pub fn case_action(d: &Decision) -> Option<CaseAction> {
+    match d.action {
+        Action::Warn => Some(CaseAction::Warn),
+        Action::Timeout => Some(CaseAction::Timeout),
+        Action::Kick => Some(CaseAction::Kick),
+        Action::Ban => Some(CaseAction::Ban),
+        Action::Delete => Some(CaseAction::Delete),
+        Action::None if d.delete_message => Some(CaseAction::Delete),
+        Action::None => None,
+    }
+}
+
+/// The calls of `req`, in order. Kicks and bans notify first: a bot cannot DM someone who
+/// shares no server with it, and the notice carries the appeal button. Timeouts and warnings
+/// notify after the action, so the member is never told of something that failed.
+pub fn steps(req: &ActRequest) -> Vec<Step> {
+    let delete = req.delete.map(|_| Step::DeleteMessage);
+    let mut out = Vec::with_capacity(3);
+    match req.action {
+        CaseAction::Kick | CaseAction::Ban => {
+            out.push(Step::Notify);
+            out.extend(delete);
+            out.push(if req.action == CaseAction::Kick {
+                Step::Kick
+            } else {
+                Step::Ban
+            });
+        }
+        CaseAction::Timeout => {
+            out.extend(delete);
+            out.push(Step::Timeout(
+                req.timeout.unwrap_or(Duration::from_secs(600)),
+            ));
+            out.push(Step::Notify);
+        }
+        CaseAction::Warn => {
+            out.extend(delete);
+            out.push(Step::Notify);
+        }
+        _ => out.extend(delete),
+    }
+    out
+}
+
+/// "10m", "1h", "1d 2h": the largest two units.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let units = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let mut parts = Vec::new();
+    let mut rest = s;
+    for (size, name) in units {
+        if rest >= size {
+            parts.push(format!("{}{name}", rest / size));
+            rest %= size;
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    if parts.is_empty() {
+        "0s".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// What the member reads: what happened, where, why, and how to appeal.
+pub fn member_notice(req: &ActRequest, guild_name: &str, case_no: i64) -> String {
+    let what = match req.action {
+        CaseAction::Warn => "You received a warning".to_string(),
+        CaseAction::Timeout => format!(
+            "You were timed out for {}",
+            human_duration(req.timeout.unwrap_or_default())
+        ),
+        CaseAction::Kick => "You are being removed (kicked)".to_string(),
+        CaseAction::Ban => "You are being banned".to_string(),
+        CaseAction::Delete => "Your message was removed".to_string(),
+        other => format!("Moderation action ({other})"),
+    };
+    format!(
+        "{what} in **{guild_name}** (case #{case_no}).\nReason: {}\nIf you think this is a mistake, press **Appeal** below and tell the moderators why.",
+        req.member_reason
+    )
+}
+
+/// The audit-log reason Discord shows in the server's audit log: case, top scores, then the
+/// detailed reason (cut to 512 characters on send, so the scores come first).
+pub fn audit_log_reason(req: &ActRequest, case_no: i64) -> String {
+    let detail = req
+        .moderator_reason
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "usmca-bot case #{case_no}: {} | scores: {} | {detail}",
+        req.member_reason,
+        super::modlog::top_scores(&req.scores, 3)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(action: CaseAction, delete: bool) -> ActRequest {
+        ActRequest {
+            guild_id: 1,
+            user_id: 2,
+            action,
+            timeout: (action == CaseAction::Timeout).then(|| Duration::from_secs(3_600)),
+            delete: delete.then_some((3, 4)),
+            message_id: Some(4),
+            member_reason: "insulting another member (insult 0.93)".into(),
+            moderator_reason: "score 0.81".into(),
+            scores: serde_json::json!({}),
+            excerpt: None,
+            notice_channel: Some(3),
+            actor_id: None,
+            dry_run: false,
+        }
+    }
+
+    #[test]
+    fn kicks_and_bans_notify_before_acting() {
+        assert_eq!(
+            steps(&req(CaseAction::Ban, true)),
+            vec![Step::Notify, Step::DeleteMessage, Step::Ban]
+        );
+        assert_eq!(
+            steps(&req(CaseAction::Kick, false)),
+            vec![Step::Notify, Step::Kick]
+        );
+    }
+
+    #[test]
+    fn timeouts_and_warnings_notify_after_acting() {
+        assert_eq!(
+            steps(&req(CaseAction::Timeout, true)),
+            vec![
+                Step::DeleteMessage,
+                Step::Timeout(Duration::from_secs(3_600)),
+                Step::Notify
+            ]
+        );
+        assert_eq!(steps(&req(CaseAction::Warn, false)), vec![Step::Notify]);
+        assert_eq!(
+            steps(&req(CaseAction::Delete, true)),
+            vec![Step::DeleteMessage]
+        );
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human_duration(Duration::from_secs(600)), "10m");
+        assert_eq!(human_duration(Duration::from_secs(3_600)), "1h");
+        assert_eq!(human_duration(Duration::from_secs(93_600)), "1d 2h");
+        assert_eq!(human_duration(Duration::from_secs(0)), "0s");
+    }
+
+    #[test]
+    fn notice_names_guild_case_reason_and_appeal() {
+        let text = member_notice(&req(CaseAction::Timeout, true), "Chess Club", 12);
+        assert!(text.contains("timed out for 1h"), "{text}");
+        assert!(
+            text.contains("Chess Club") && text.contains("#12"),
+            "{text}"
+        );
+        assert!(
+            text.contains("insult 0.93") && text.contains("Appeal"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! Member standings between restarts, and incidents keyed by the detector's own id so that
+//! every process reporting one incident updates one row.
+
+use super::{db_id, Storage, StorageError};
+use crate::behaviour::MemberStanding;
+use crate::brigade::IncidentUpdate;
+use crate::pipeline::{StandingStore, StandingStoreError};
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+fn ms_time(ms: i64) -> chrono::DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+impl Storage {
+    /// A member's stored standing.
+    pub async fn standing(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+    ) -> Result<Option<MemberStanding>, StorageError> {
+        let row = sqlx::query(
+            "SELECT standing FROM member_standing WHERE guild_id = $1 AND user_id = $2",
+        )
+        .bind(db_id(guild_id))
+        .bind(db_id(user_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let v: serde_json::Value = r.try_get("standing")?;
+            serde_json::from_value(v)
+                .map_err(|e| StorageError::Corrupt(format!("member standing: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Stores a member's standing (replacing the previous one).
+    pub async fn save_standing(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        standing: &MemberStanding,
+    ) -> Result<(), StorageError> {
+        let v = serde_json::to_value(standing)
+            .map_err(|e| StorageError::Corrupt(format!("member standing: {e}")))?;
+        sqlx::query(
+            "INSERT INTO member_standing (guild_id, user_id, standing) VALUES ($1, $2, $3)
+             ON CONFLICT (guild_id, user_id) DO UPDATE SET standing = EXCLUDED.standing, updated_at = now()",
+        )
+        .bind(db_id(guild_id))
+        .bind(db_id(user_id))
+        .bind(v)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Persists one incident update from the brigade detector; returns the incident's row id.
+    /// Idempotent per detector id: a second process reporting the same incident extends the row.
+    pub async fn apply_incident_update(&self, u: &IncidentUpdate) -> Result<i64, StorageError> {
+        match u {
+            IncidentUpdate::Opened {
+                incident_id,
+                guild_id,
+                kind,
+                started_at_ms,
+                channel_id,
+                participants,
+                response,
+                ..
+            } => {
+                let existing = self.incident_row_id(incident_id).await?;
+                let response = serde_json::to_value(response)
+                    .map_err(|e| StorageError::Corrupt(format!("incident response: {e}")))?;
+                if let Some(id) = existing {
+                    self.update_incident(id, Utc::now(), participants, Some(&response))
+                        .await?;
+                    return Ok(id);
+                }
+                let kind = serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "unknown".into());
+                let id = self
+                    .insert_incident(&super::NewIncident {
+                        guild_id: *guild_id,
+                        channel_id: *channel_id,
+                        kind,
+                        window_start: ms_time(*started_at_ms),
+                        window_end: ms_time(*started_at_ms),
+                        participants: participants.clone(),
+                        response,
+                    })
+                    .await?;
+                sqlx::query(
+                    "UPDATE brigade_incidents SET detector_id = $2 WHERE incident_id = $1
+                     AND NOT EXISTS (SELECT 1 FROM brigade_incidents WHERE detector_id = $2)",
+                )
+                .bind(id)
+                .bind(incident_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(id)
+            }
+            IncidentUpdate::ParticipantAdded {
+                incident_id,
+                user_id,
+                at_ms,
+                ..
+            } => {
+                let id = self.require_incident(incident_id).await?;
+                self.update_incident(id, ms_time(*at_ms), &[*user_id], None)
+                    .await?;
+                Ok(id)
+            }
+            IncidentUpdate::Closed {
+                incident_id,
+                ended_at_ms,
+                ..
+            } => {
+                let id = self.require_incident(incident_id).await?;
+                let current: serde_json::Value = sqlx::query_scalar(
+                    "SELECT response FROM brigade_incidents WHERE incident_id = $1",
+                )
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                sqlx::query(
+                    "UPDATE brigade_incidents SET window_end = GREATEST(window_end, $2) WHERE incident_id = $1",
+                )
+                .bind(id)
+                .bind(ms_time(*ended_at_ms))
+                .execute(&self.pool)
+                .await?;
+                match self.close_incident(id, &current).await {
+                    // Another process closed it first.
+                    Ok(_) | Err(StorageError::NotFound(_)) => Ok(id),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn incident_row_id(&self, detector_id: &str) -> Result<Option<i64>, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT incident_id FROM brigade_incidents WHERE detector_id = $1")
+                .bind(detector_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn require_incident(&self, detector_id: &str) -> Result<i64, StorageError> {
+        self.incident_row_id(detector_id)
+            .await?
+            .ok_or_else(|| StorageError::NotFound(format!("incident {detector_id}")))
+    }
+}
+
+/// Member standings kept in Postgres, for [`crate::pipeline::Pipeline::with_standing_store`].
+///
+/// Saves are write-behind: the latest standing per member waits in memory and
+/// [`PgStandingStore::flush`] writes them all in one statement, so Postgres latency never sits
+/// between a message and its decision. Loads see pending saves first.
+#[derive(Debug)]
+pub struct PgStandingStore {
+    storage: Storage,
+    pending: Mutex<HashMap<(u64, u64), MemberStanding>>,
+}
+
+impl PgStandingStore {
+    /// A store over `storage`; nothing is written until [`Self::flush`].
+    pub fn new(storage: Storage) -> Self {
+        Self {
+            storage,
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Standings waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64), MemberStanding>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every pending standing in one upsert; on failure they stay pending (newer saves win).
+    pub async fn flush(&self) -> Result<usize, StorageError> {
+        let batch: Vec<((u64, u64), MemberStanding)> = self.lock().drain().collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut guilds = Vec::with_capacity(batch.len());
+        let mut users = Vec::with_capacity(batch.len());
+        let mut values = Vec::with_capacity(batch.len());
+        for ((g, u), st) in &batch {
+            guilds.push(db_id(*g));
+            users.push(db_id(*u));
+            values.push(
+                serde_json::to_value(st)
+                    .map_err(|e| StorageError::Corrupt(format!("member standing: {e}")))?,
+            );
+        }
+        let result = sqlx::query(
+            "INSERT INTO member_standing (guild_id, user_id, standing)
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::jsonb[])
+             ON CONFLICT (guild_id, user_id) DO UPDATE SET standing = EXCLUDED.standing, updated_at = now()",
+        )
+        .bind(&guilds)
+        .bind(&users)
+        .bind(&values)
+        .execute(self.storage.pool())
+        .await;
+        if let Err(e) = result {
+            let mut pending = self.lock();
+            for (key, st) in batch {
+                pending.entry(key).or_insert(st);
+            }
+            return Err(e.into());
+        }
+        Ok(batch.len())
+    }
+
+    /// Flushes every `every` until `shutdown`, then once more.
+    pub fn spawn_flusher(
+        self: &Arc<Self>,
+        every: Duration,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(e) = store.flush().await {
+                            tracing::warn!(error = %e, "saving member standings failed; retrying");
+                        }
+                    }
+                }
+            }
+            if let Err(e) = store.flush().await {
+                tracing::error!(error = %e, "final save of member standings failed");
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl StandingStore for PgStandingStore {
+    async fn load(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+    ) -> Result<Option<MemberStanding>, StandingStoreError> {
+        if let Some(st) = self.lock().get(&(guild_id, user_id)) {
+            return Ok(Some(st.clone()));
+        }
+        self.storage
+            .standing(guild_id, user_id)
+            .await
+            .map_err(|e| StandingStoreError(e.to_string()))
+    }
+
+    async fn save(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        standing: &MemberStanding,
+    ) -> Result<(), StandingStoreError> {
+        self.lock().insert((guild_id, user_id), standing.clone());
+        Ok(())
+    }
+}

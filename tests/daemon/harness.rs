@@ -1,0 +1,352 @@
+//! Runs the real `usmca-bot` binary against the fake Discord, a fresh Postgres database and a
+//! fresh Redis key prefix.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use usmca_bot::behaviour::snowflake_at;
+use usmca_bot::storage::{GuildSettings, Storage};
+
+use crate::db::TestDb;
+use crate::fake_discord::events::{self, Author};
+use crate::fake_discord::{FakeConfig, FakeDiscord, GuildSpec, RecordedRequest};
+use crate::redis_support::TestRedis;
+
+/// The guild every test moderates.
+pub const GUILD: u64 = 1_000_000_000_000_000_001;
+/// Its general channel.
+pub const GENERAL: u64 = GUILD + 1;
+/// Its mod-log channel.
+pub const MOD_LOG: u64 = GUILD + 2;
+/// Its appeal-review channel.
+pub const APPEALS: u64 = GUILD + 3;
+/// A role with Manage Messages.
+pub const MOD_ROLE: u64 = GUILD + 10;
+/// Discord's Manage Messages bit.
+pub const MANAGE_MESSAGES: u64 = 0x2000;
+/// Administrator.
+pub const ADMINISTRATOR: u64 = 0x8;
+/// How long tests wait for the daemon to do something.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A running daemon and everything around it.
+pub struct Daemon {
+    /// The fake Discord it talks to.
+    pub fake: FakeDiscord,
+    /// Its database.
+    pub db: TestDb,
+    /// Its Redis prefix.
+    pub redis: TestRedis,
+    /// `127.0.0.1:PORT` of its HTTP listener.
+    pub http_addr: String,
+    child: Option<Child>,
+    logs: Arc<Mutex<Vec<String>>>,
+    next_message: std::sync::atomic::AtomicU64,
+}
+
+/// How to start one.
+pub struct Options {
+    /// Guild settings stored before the daemon starts.
+    pub settings: GuildSettings,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Guilds the fake serves.
+    pub guilds: Vec<GuildSpec>,
+    /// `discord.shards`.
+    pub shards: String,
+    /// Recommended shard count of the fake.
+    pub recommended_shards: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            settings: GuildSettings {
+                mod_log_channel: Some(MOD_LOG),
+                appeal_channel: Some(APPEALS),
+                ..GuildSettings::default()
+            },
+            env: vec![("USMCA_ENFORCEMENT__COOLDOWN".into(), "1s".into())],
+            guilds: vec![guild()],
+            shards: "auto".into(),
+            recommended_shards: 1,
+        }
+    }
+}
+
+/// The test guild: general, mod-log and appeals channels, a moderator role.
+pub fn guild() -> GuildSpec {
+    GuildSpec::new(GUILD, "Test Server")
+        .channel(MOD_LOG, "mod-log")
+        .channel(APPEALS, "appeals")
+        .role(MOD_ROLE, "moderators", MANAGE_MESSAGES, 1)
+}
+
+/// A free loopback port (released again before the daemon binds it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A user id whose snowflake says the account was created `age` ago.
+pub fn account_aged(age: Duration, seq: u64) -> u64 {
+    let now = chrono::Utc::now().timestamp_millis();
+    snowflake_at(now - age.as_millis() as i64, seq)
+}
+
+impl Daemon {
+    /// Starts the fake, a database and the daemon; returns once its shards are connected and
+    /// its slash commands installed in every guild.
+    pub async fn start(opts: Options) -> Self {
+        crate::no_proxy();
+        let fake = FakeDiscord::start(FakeConfig {
+            guilds: opts.guilds.clone(),
+            recommended_shards: opts.recommended_shards,
+            heartbeat_interval: Duration::from_millis(500),
+            ..FakeConfig::default()
+        })
+        .await;
+        let db = TestDb::new().await;
+        for g in &opts.guilds {
+            db.storage
+                .set_guild_settings(g.id, &opts.settings, &crate::base_config(), None)
+                .await
+                .expect("guild settings stored");
+        }
+        let redis = TestRedis::new();
+        let daemon = Self::spawn(fake, db, redis, &opts).await;
+        let guilds = opts.guilds.len();
+        daemon
+            .eventually("shards connected and commands installed", || async {
+                (daemon
+                    .fake
+                    .requests_to("PUT", "/applications/*/guilds/*/commands")
+                    .len()
+                    >= guilds)
+                    .then_some(())
+            })
+            .await;
+        daemon
+    }
+
+    /// Spawns the binary for an existing fake, database and Redis prefix.
+    pub async fn spawn(fake: FakeDiscord, db: TestDb, redis: TestRedis, opts: &Options) -> Self {
+        let port = free_port();
+        let http_addr = format!("127.0.0.1:{port}");
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_usmca-bot"));
+        cmd.arg("run")
+            .current_dir(root)
+            .env_remove("USMCA_CONFIG")
+            .env("DISCORD_TOKEN", "test-token")
+            .env("USMCA_DISCORD__API_BASE", fake.api_base())
+            .env("USMCA_DISCORD__SHARDS", &opts.shards)
+            .env("DATABASE_URL", &db.url)
+            .env("REDIS_URL", &redis.url)
+            .env("USMCA_REDIS__KEY_PREFIX", &redis.prefix)
+            .env("USMCA_HTTP__ADDR", &http_addr)
+            .env("USMCA_MODEL__DIR", format!("{root}/models/toxblock-lstm"))
+            .env(
+                "USMCA_LOG__FILTER",
+                "info,usmca_bot=debug,serenity=warn,ort=warn",
+            )
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn usmca-bot");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        for out in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    logs.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            });
+        }
+        Self {
+            fake,
+            db,
+            redis,
+            http_addr,
+            child: Some(child),
+            logs,
+            next_message: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Everything the daemon printed so far.
+    pub fn logs(&self) -> String {
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
+    }
+
+    /// A fresh message id near now.
+    pub fn message_id(&self) -> u64 {
+        let seq = self
+            .next_message
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        account_aged(Duration::ZERO, seq % 4096)
+    }
+
+    /// Sends a MESSAGE_CREATE in `channel` by `author`; returns the message id.
+    pub fn say(&self, channel: u64, author: &Author, text: &str) -> u64 {
+        let id = self.message_id();
+        let sent = self.fake.dispatch(
+            "MESSAGE_CREATE",
+            events::message_create(GUILD, channel, id, author, text),
+        );
+        assert_eq!(sent, 1, "the message reached no shard");
+        id
+    }
+
+    /// The storage of the daemon's database.
+    pub fn storage(&self) -> &Storage {
+        &self.db.storage
+    }
+
+    /// Waits for a request `method pattern` satisfying `pred`.
+    pub async fn request(
+        &self,
+        method: &str,
+        pattern: &str,
+        pred: impl Fn(&RecordedRequest) -> bool,
+    ) -> RecordedRequest {
+        match self
+            .fake
+            .wait_for(|r| r.is(method, pattern) && pred(r), WAIT)
+            .await
+        {
+            Some(r) => r,
+            None => panic!(
+                "no {method} {pattern} within {WAIT:?}; requests: {:#?}\nlogs:\n{}",
+                self.fake
+                    .requests()
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect::<Vec<_>>(),
+                self.logs()
+            ),
+        }
+    }
+
+    /// Polls `check` (a database query, say) until it yields, or panics with the logs.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("{what}: not within {WAIT:?}\nlogs:\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// GETs a path of the HTTP listener: (status, body).
+    pub async fn http_get(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = match tokio::net::TcpStream::connect(&self.http_addr).await {
+            Ok(s) => s,
+            Err(e) => return (0, e.to_string()),
+        };
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        if s.write_all(req.as_bytes()).await.is_err() {
+            return (0, String::new());
+        }
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf).await;
+        let code = buf.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+        (code, body)
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().map(Child::id).expect("daemon running");
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{sig} {pid}");
+    }
+
+    /// Waits for the daemon to exit; returns its exit code.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                // Let the log readers catch up with the last lines.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Cases of the test guild, oldest first, as JSON-ish tuples (case_no, user, action, status, dry_run).
+    pub async fn cases(&self) -> Vec<(i64, u64, String, String, bool)> {
+        sqlx::query_as::<_, (i64, i64, String, String, bool)>(
+            "SELECT case_no, user_id, action, status, dry_run FROM moderation_cases ORDER BY case_no",
+        )
+        .fetch_all(self.storage().pool())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, u, a, s, d)| (n, u as u64, a, s, d))
+        .collect()
+    }
+
+    /// Stored message rows.
+    pub async fn message_rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(self.storage().pool())
+            .await
+            .unwrap_or(-1)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The JSON body of a recorded request.
+pub fn body(r: &RecordedRequest) -> Value {
+    r.body.clone().unwrap_or(Value::Null)
+}
