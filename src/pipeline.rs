@@ -10,8 +10,8 @@
 //! load it from and save it to the database.
 
 use crate::behaviour::{
-    fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook, MemberStanding,
-    MessageFacts, RecentMessage,
+    decay, fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook,
+    MemberStanding, MessageFacts, RecentMessage,
 };
 use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
 use crate::classifier::{Classifier, ClassifierError, Scores};
@@ -286,7 +286,19 @@ impl Pipeline {
 
         let policy = &*policy;
         let (behaviour, decision, saved) = self.book.update(key, |st| {
-            let behaviour = score(p, &facts, st);
+            // A re-scored edit is judged against the standing it was first judged against:
+            // its own strike and toxicity must not make it look like a repeat offence.
+            let behaviour = match st.record_for(ev.message_id) {
+                Some(first) if ev.edited => {
+                    let at = if first.at_ms > 0 {
+                        first.at_ms
+                    } else {
+                        snowflake_ms(ev.message_id)
+                    };
+                    score(p, &facts, &without_message(st, at, p.history_half_life_ms))
+                }
+                _ => score(p, &facts, st),
+            };
             let decision = decide(
                 policy,
                 &DecisionInput {
@@ -402,4 +414,19 @@ impl Pipeline {
         map.get(&guild_id)
             .is_some_and(|(_, p)| p.contains(&user_id))
     }
+}
+
+/// The standing as it was before the message first handled at `at` (ms): without the strikes
+/// taken from then on, its toxicity, or its place among the recent messages.
+fn without_message(st: &MemberStanding, at: i64, history_half_life_ms: i64) -> MemberStanding {
+    let mut before = st.clone();
+    before.strikes.retain(|s| s.at_ms < at);
+    if let Some(pos) = before.recent.iter().position(|m| m.at_ms == at) {
+        if let Some(m) = before.recent.remove(pos) {
+            let own =
+                toxic_excess(m.severity) * decay(before.decayed_at_ms - at, history_half_life_ms);
+            before.decayed_toxicity = (before.decayed_toxicity - own).max(0.0);
+        }
+    }
+    before
 }

@@ -42,6 +42,10 @@ pub struct MessageRecord {
     pub rank: u8,
     /// Whether it was deleted.
     pub deleted: bool,
+    /// When the message was first handled (ms since the epoch; 0 in standings saved before this
+    /// field existed). An edit is re-scored against the standing as it was then.
+    #[serde(default)]
+    pub at_ms: i64,
 }
 
 /// A member's standing in one guild.
@@ -177,6 +181,7 @@ mod tests {
         let mut s = MemberStanding::default();
         let hl = 1000;
         let rec = |rank| MessageRecord {
+            at_ms: 0,
             message_id: 7,
             rank,
             deleted: false,

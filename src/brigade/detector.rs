@@ -273,7 +273,23 @@ impl BrigadeDetector {
         let active = self.peek_active(g, now).await?;
         let (id, opened) = match (active, &trigger) {
             (Some(id), _) => (id, false),
-            (None, Some(_)) => (format!("{g}-{now}"), true),
+            (None, Some(_)) => {
+                // Several tasks or processes may see the same surge at once: one claim wins
+                // and opens the incident; the others join it.
+                // The nonce tells apart claimers that saw the surge in the same millisecond.
+                let mine = format!("{g}-{now}#{:016x}", rand::random::<u64>());
+                let holder = self
+                    .state
+                    .claim(
+                        &format!("brigade:{g}:opening"),
+                        &mine,
+                        now,
+                        self.p.quiet_period_ms,
+                    )
+                    .await?;
+                let id = holder.split('#').next().unwrap_or(&holder).to_string();
+                (id, holder == mine)
+            }
             (None, None) => return Ok(Vec::new()),
         };
         self.state
@@ -317,19 +333,16 @@ impl BrigadeDetector {
             );
         }
         let pkey = format!("brigade:{g}:incident:{id}:participants");
-        let known: BTreeSet<u64> = if opened {
-            BTreeSet::new()
-        } else {
-            parse_ids(
-                &self
-                    .state
-                    .peek(&pkey, now, PARTICIPANT_TTL_MS)
-                    .await?
-                    .members,
-            )
-            .into_iter()
-            .collect()
-        };
+        // Also when opening: a concurrent claimer that lost may have added members already.
+        let known: BTreeSet<u64> = parse_ids(
+            &self
+                .state
+                .peek(&pkey, now, PARTICIPANT_TTL_MS)
+                .await?
+                .members,
+        )
+        .into_iter()
+        .collect();
         let new: Vec<u64> = members.difference(&known).copied().collect();
         for u in &new {
             self.state

@@ -133,6 +133,7 @@ impl Decision {
     /// never repeats it), a strike and the cooldown only when it is acted on (not in dry-run).
     pub fn apply_to(&self, st: &mut MemberStanding, message_id: u64, now_ms: i64, policy: &Policy) {
         let record = MessageRecord {
+            at_ms: now_ms,
             message_id,
             rank: self.action.rank(),
             deleted: self.delete_message,

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 struct Inner {
     windows: HashMap<String, Vec<(String, i64)>>,
     buckets: HashMap<String, (f64, i64)>,
+    claims: HashMap<String, (String, i64)>,
 }
 
 /// Windows and token buckets held in this process only.
@@ -29,6 +30,7 @@ impl MemoryState {
         inner
             .windows
             .retain(|_, w| w.iter().any(|(_, t)| *t > at_ms - max_window_ms));
+        inner.claims.retain(|_, (_, until)| *until > at_ms);
     }
 }
 
@@ -80,6 +82,25 @@ impl WindowStore for MemoryState {
             })
             .unwrap_or_default();
         Ok(snapshot(&live, true))
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        value: &str,
+        at_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<String, StateError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.claims.get(key) {
+            Some((held, until)) if *until > at_ms => Ok(held.clone()),
+            _ => {
+                inner
+                    .claims
+                    .insert(key.to_string(), (value.to_string(), at_ms + ttl_ms.max(1)));
+                Ok(value.to_string())
+            }
+        }
     }
 
     async fn take_token(

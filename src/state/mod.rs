@@ -55,6 +55,17 @@ pub trait WindowStore: Send + Sync {
         window_ms: i64,
     ) -> Result<WindowSnapshot, StateError>;
 
+    /// Claims `key` for `value` until `at_ms + ttl_ms` unless another value holds it; returns the
+    /// holder afterwards (`value` when this call won). Atomic: among concurrent claimers on any
+    /// process, exactly one wins.
+    async fn claim(
+        &self,
+        key: &str,
+        value: &str,
+        at_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<String, StateError>;
+
     /// Takes one token from bucket `key` (capacity `capacity`, refilled at `per_minute` tokens a minute).
     /// Returns false when the bucket is empty.
     async fn take_token(

@@ -16,6 +16,7 @@ static TOUCH: LazyLock<Script> =
 static PEEK: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/window_peek.lua")));
 static BUCKET: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/token_bucket.lua")));
+static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/claim.lua")));
 static SETTINGS_CAS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/settings_cas.lua")));
 
@@ -106,7 +107,7 @@ impl RedisState {
             inner,
             trips: Arc::new(AtomicU64::new(0)),
         };
-        for script in [&*TOUCH, &*PEEK, &*BUCKET, &*SETTINGS_CAS] {
+        for script in [&*TOUCH, &*PEEK, &*BUCKET, &*SETTINGS_CAS, &*CLAIM] {
             script
                 .prepare_invoke()
                 .load_async(&mut conn)
@@ -320,6 +321,23 @@ impl WindowStore for RedisState {
             .await
             .map_err(err)?;
         Ok(snapshot(reply))
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        value: &str,
+        _at_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<String, StateError> {
+        let mut c = self.conn.clone();
+        CLAIM
+            .key(format!("{}c:{key}", self.prefix))
+            .arg(value)
+            .arg(ttl_ms.max(1))
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)
     }
 
     async fn take_token(

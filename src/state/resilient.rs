@@ -192,6 +192,22 @@ impl WindowStore for ResilientState {
         self.inner.memory().peek(key, at_ms, window_ms).await
     }
 
+    async fn claim(
+        &self,
+        key: &str,
+        value: &str,
+        at_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<String, StateError> {
+        if let Some(r) = self.inner.live_redis() {
+            match r.claim(key, value, at_ms, ttl_ms).await {
+                Ok(v) => return Ok(v),
+                Err(e) => self.inner.mark_degraded(&e),
+            }
+        }
+        self.inner.memory().claim(key, value, at_ms, ttl_ms).await
+    }
+
     async fn take_token(
         &self,
         key: &str,

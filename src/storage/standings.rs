@@ -1,7 +1,7 @@
 //! Member standings between restarts, and incidents keyed by the detector's own id so that
 //! every process reporting one incident updates one row.
 
-use super::{db_id, Storage, StorageError};
+use super::{db_id, AuditEvent, Storage, StorageError};
 use crate::behaviour::MemberStanding;
 use crate::brigade::IncidentUpdate;
 use crate::pipeline::{StandingStore, StandingStoreError};
@@ -77,46 +77,57 @@ impl Storage {
                 response,
                 ..
             } => {
-                let existing = self.incident_row_id(incident_id).await?;
                 let response = serde_json::to_value(response)
                     .map_err(|e| StorageError::Corrupt(format!("incident response: {e}")))?;
-                if let Some(id) = existing {
-                    self.update_incident(id, Utc::now(), participants, Some(&response))
-                        .await?;
-                    return Ok(id);
-                }
                 let kind = serde_json::to_value(kind)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_else(|| "unknown".into());
+                // One row per detector id, created atomically (a concurrent participant update
+                // may have created it already).
                 let id = self
-                    .insert_incident(&super::NewIncident {
-                        guild_id: *guild_id,
-                        channel_id: *channel_id,
-                        kind,
-                        window_start: ms_time(*started_at_ms),
-                        window_end: ms_time(*started_at_ms),
-                        participants: participants.clone(),
-                        response,
-                    })
+                    .placeholder_incident(incident_id, *guild_id, *started_at_ms)
                     .await?;
                 sqlx::query(
-                    "UPDATE brigade_incidents SET detector_id = $2 WHERE incident_id = $1
-                     AND NOT EXISTS (SELECT 1 FROM brigade_incidents WHERE detector_id = $2)",
+                    "UPDATE brigade_incidents SET kind = $2, channel_id = COALESCE(channel_id, $3),
+                       window_start = LEAST(window_start, $4) WHERE incident_id = $1",
                 )
                 .bind(id)
-                .bind(incident_id)
+                .bind(&kind)
+                .bind(channel_id.map(db_id))
+                .bind(ms_time(*started_at_ms))
                 .execute(&self.pool)
+                .await?;
+                self.update_incident(id, ms_time(*started_at_ms), participants, Some(&response))
+                    .await?;
+                self.audit(&AuditEvent {
+                    guild_id: *guild_id,
+                    kind: "incident.opened".into(),
+                    actor_id: None,
+                    target_id: None,
+                    payload: serde_json::json!({
+                        "incident_id": id, "detector_id": incident_id, "kind": kind,
+                        "channel_id": channel_id, "participants": participants, "response": response,
+                    }),
+                })
                 .await?;
                 Ok(id)
             }
             IncidentUpdate::ParticipantAdded {
                 incident_id,
+                guild_id,
                 user_id,
                 at_ms,
                 ..
             } => {
-                let id = self.require_incident(incident_id).await?;
+                let id = match self.incident_row_id(incident_id).await? {
+                    Some(id) => id,
+                    // The opening update of a concurrent detector is not stored yet.
+                    None => {
+                        self.placeholder_incident(incident_id, *guild_id, *at_ms)
+                            .await?
+                    }
+                };
                 self.update_incident(id, ms_time(*at_ms), &[*user_id], None)
                     .await?;
                 Ok(id)
@@ -156,6 +167,24 @@ impl Storage {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    async fn placeholder_incident(
+        &self,
+        detector_id: &str,
+        guild_id: u64,
+        at_ms: i64,
+    ) -> Result<i64, StorageError> {
+        sqlx::query(
+            "INSERT INTO brigade_incidents (guild_id, kind, window_start, window_end, detector_id)
+             VALUES ($1, 'opening', $2, $2, $3) ON CONFLICT (detector_id) WHERE detector_id IS NOT NULL DO NOTHING",
+        )
+        .bind(db_id(guild_id))
+        .bind(ms_time(at_ms))
+        .bind(detector_id)
+        .execute(&self.pool)
+        .await?;
+        self.require_incident(detector_id).await
     }
 
     async fn require_incident(&self, detector_id: &str) -> Result<i64, StorageError> {

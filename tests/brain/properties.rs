@@ -46,6 +46,7 @@ fn arb_standing() -> impl Strategy<Value = MemberStanding> {
             if let Some((rank, deleted)) = record {
                 st.message_records
                     .push_back(usmca_bot::behaviour::MessageRecord {
+                        at_ms: 0,
                         message_id: 42,
                         rank,
                         deleted,

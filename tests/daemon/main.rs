@@ -10,6 +10,7 @@ mod redis_support;
 
 mod harness;
 mod moderation;
+mod raid;
 
 use std::sync::Once;
 use usmca_bot::config::{load_from, Config, ConfigSource};

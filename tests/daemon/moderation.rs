@@ -131,3 +131,131 @@ async fn clean_messages_are_left_alone() {
         .requests_to("PATCH", "/guilds/*/members/*")
         .is_empty());
 }
+
+/// End of the timeout a PATCH asked for, in minutes from now.
+fn timeout_minutes(r: &crate::fake_discord::RecordedRequest) -> i64 {
+    let until = body(r)["communication_disabled_until"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .expect("a timeout end");
+    (until.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_offences_climb_the_timeout_ladder() {
+    let d = Daemon::start(Options::default()).await;
+    let author = newcomer(3);
+    let member = format!("/guilds/{GUILD}/members/{}", author.id);
+    d.say(GENERAL, &author, INSULT);
+    let first = d.request("PATCH", &member, |_| true).await;
+    assert!((8..=10).contains(&timeout_minutes(&first)));
+
+    // After the (test) cooldown of 1 s, the next offence gets the ladder's next step.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    d.say(GENERAL, &author, "you are a stupid idiot and i hate you");
+    let second = d
+        .request("PATCH", &member, |r| timeout_minutes(r) > 15)
+        .await;
+    assert!(
+        (55..=60).contains(&timeout_minutes(&second)),
+        "second timeout is 1h"
+    );
+    let cases = d
+        .eventually("two applied cases", || async {
+            let c = d.cases().await;
+            (c.len() == 2 && c.iter().all(|c| c.3 == "applied")).then_some(c)
+        })
+        .await;
+    assert!(cases.iter().all(|c| c.2 == "timeout" && c.1 == author.id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_message_is_rescored_but_never_punished_twice() {
+    let d = Daemon::start(Options::default()).await;
+    let author = newcomer(4);
+    let msg = d.say(GENERAL, &author, INSULT);
+    d.request(
+        "PATCH",
+        &format!("/guilds/{GUILD}/members/{}", author.id),
+        |_| true,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The same message edited to something as bad: re-scored, not punished again.
+    d.fake.dispatch(
+        "MESSAGE_UPDATE",
+        crate::fake_discord::events::message_update(GUILD, GENERAL, msg, &author, INSULT),
+    );
+    d.eventually("edit scored", || async {
+        let edited: Option<bool> =
+            sqlx::query_scalar("SELECT edited_at IS NOT NULL FROM messages WHERE message_id = $1")
+                .bind(msg as i64)
+                .fetch_optional(d.storage().pool())
+                .await
+                .ok()
+                .flatten();
+        edited.filter(|e| *e).map(drop)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(d.cases().await.len(), 1, "{}", d.logs());
+    assert_eq!(d.fake.requests_to("PATCH", "/guilds/*/members/*").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_are_exempt() {
+    let d = Daemon::start(Options::default()).await;
+    let moderator = newcomer(5).with_roles(&[MOD_ROLE]);
+    let msg = d.say(GENERAL, &moderator, INSULT);
+    let decision: String = d
+        .eventually("message row", || async {
+            sqlx::query_scalar("SELECT decision FROM messages WHERE message_id = $1")
+                .bind(msg as i64)
+                .fetch_optional(d.storage().pool())
+                .await
+                .ok()
+                .flatten()
+        })
+        .await;
+    assert_eq!(decision, "none");
+    assert!(d.cases().await.is_empty());
+    assert!(d
+        .fake
+        .requests_to("DELETE", "/channels/*/messages/*")
+        .is_empty());
+    assert!(d
+        .fake
+        .requests_to("PATCH", "/guilds/*/members/*")
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_guild_records_and_reports_but_never_acts() {
+    let mut opts = Options::default();
+    opts.settings.dry_run = Some(true);
+    let d = Daemon::start(opts).await;
+    let author = newcomer(6);
+    d.say(GENERAL, &author, INSULT);
+    let post = d
+        .request("POST", &format!("/channels/{MOD_LOG}/messages"), |_| true)
+        .await;
+    let title = body(&post)["embeds"][0]["title"].to_string();
+    assert!(title.contains("dry run"), "{title}");
+    let cases = d.cases().await;
+    assert_eq!(cases.len(), 1);
+    assert!(cases[0].4, "recorded as dry-run");
+    assert_eq!(cases[0].2, "timeout");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(d
+        .fake
+        .requests_to("DELETE", "/channels/*/messages/*")
+        .is_empty());
+    assert!(d
+        .fake
+        .requests_to("PATCH", "/guilds/*/members/*")
+        .is_empty());
+    assert!(
+        d.fake.requests_to("POST", "/users/@me/channels").is_empty(),
+        "no DM"
+    );
+}
