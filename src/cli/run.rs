@@ -24,6 +24,10 @@ pub fn run(path: Option<&Path>) -> ExitCode {
         use_env: true,
     };
     let live = Arc::new(LiveConfig::new(config, source));
+    // A panicking event task must leave a trace in the logs, not vanish with its task.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(panic = %info, "a task panicked; the event it handled was dropped");
+    }));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("usmca-rt")

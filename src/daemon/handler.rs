@@ -179,6 +179,7 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        tracing::debug!(id = %interaction.id(), kind = ?interaction.kind(), "interaction");
         let Some(bot) = self.bot().cloned() else {
             return;
         };

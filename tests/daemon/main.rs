@@ -8,6 +8,7 @@ mod fake_discord;
 #[path = "../support/redis.rs"]
 mod redis_support;
 
+mod commands;
 mod harness;
 mod moderation;
 mod raid;
