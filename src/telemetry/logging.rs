@@ -1,6 +1,7 @@
 //! Logging with `tracing`: a `RUST_LOG`-style filter and a JSON switch.
 
 use crate::config::LogConfig;
+use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 /// Installs the global subscriber. `RUST_LOG` overrides `log.filter`. Logs go to stderr so that
@@ -23,7 +24,12 @@ pub fn init(log: &LogConfig) {
             .try_init()
     } else {
         registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    // Colours only on a terminal: log collectors get plain text.
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     };
     // Already initialised (tests, or a second call): keep the first subscriber.

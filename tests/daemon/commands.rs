@@ -66,7 +66,13 @@ async fn mod_status_is_answered_ephemerally_with_health() {
     }
     // A member without moderator rights is refused.
     let member = Author::new(account_aged(Duration::from_secs(86_400), 901), "member");
-    let r = slash(&d, &member, 0, json!([{"name": "status", "type": 1, "options": []}])).await;
+    let r = slash(
+        &d,
+        &member,
+        0,
+        json!([{"name": "status", "type": 1, "options": []}]),
+    )
+    .await;
     let text = callback_data(&r)["content"].to_string();
     assert!(text.contains("Manage Messages"), "{text}");
 }

@@ -9,6 +9,7 @@ mod fake_discord;
 mod redis_support;
 
 mod commands;
+mod failures;
 mod harness;
 mod moderation;
 mod raid;
