@@ -14,6 +14,8 @@ mod segment;
 mod tokenize;
 mod worker;
 
+pub use worker::BatchObserver;
+
 pub use error::ClassifierError;
 pub use manifest::{
     IdType, IoSpec, Manifest, ManifestError, OutputKind, TokenizerKind, TokenizerSpec,
@@ -111,6 +113,11 @@ impl Classifier {
                 stats,
             }),
         })
+    }
+
+    /// Calls `observer(batch size, inference time)` after every inference call (first one wins).
+    pub fn set_batch_observer(&self, observer: worker::BatchObserver) {
+        let _ = self.inner.stats.observer.set(observer);
     }
 
     /// Classifies one normalised text through the batching worker.

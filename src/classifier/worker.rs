@@ -21,7 +21,7 @@ pub(crate) struct Job {
 }
 
 /// Counters read by the health probe.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Stats {
     pub(crate) batches: AtomicU64,
     pub(crate) messages: AtomicU64,
@@ -30,7 +30,22 @@ pub(crate) struct Stats {
     pub(crate) last_success_ms: AtomicU64,
     /// The worker thread is running (cleared when it exits, even by panic).
     pub(crate) worker_alive: AtomicBool,
+    /// Called after every inference call with the batch size and how long it took (metrics).
+    pub(crate) observer: std::sync::OnceLock<BatchObserver>,
 }
+
+impl std::fmt::Debug for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stats")
+            .field("batches", &self.batches)
+            .field("messages", &self.messages)
+            .field("errors", &self.errors)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Receives (batch size, inference time) after each inference call.
+pub type BatchObserver = Box<dyn Fn(usize, Duration) + Send + Sync>;
 
 /// Clears `worker_alive` when the worker returns or unwinds.
 struct AliveGuard<'a>(&'a AtomicBool);
@@ -114,11 +129,15 @@ fn process(engine: &Engine, jobs: Vec<Job>, count: usize, stats: &Stats) {
     }
     // A panic inside tokenisation or the runtime must not kill the only worker thread: the
     // batch fails, later messages are still classified.
+    let started = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         engine.infer(&texts, &Rules::DEFAULT)
     }))
     .unwrap_or_else(|_| Err(ClassifierError::Runtime("inference panicked".into())));
     stats.record(&result, count);
+    if let Some(observe) = stats.observer.get() {
+        observe(count, started.elapsed());
+    }
     // Free the queue slots before answering, so a caller that sees its reply also sees the space.
     drop(permits);
     match result {

@@ -111,6 +111,13 @@ pub async fn serve(live: Arc<LiveConfig>) -> Result<(), DaemonError> {
             )))
         })??;
     tracing::info!(model = classifier.model_name(), "model loaded");
+    {
+        let m = metrics.clone();
+        classifier.set_batch_observer(Box::new(move |size, took| {
+            m.batch_size.observe(size as f64);
+            m.classification_latency.observe(took.as_secs_f64());
+        }));
+    }
 
     let standings = Arc::new(PgStandingStore::new(storage.clone()));
     let pipeline = Arc::new(

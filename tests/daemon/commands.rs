@@ -281,6 +281,7 @@ async fn appeal_approved_lifts_the_timeout() {
             ),
         ),
     );
+    assert_eq!(sent, 1);
     d.request(
         "PATCH",
         &format!("/guilds/{GUILD}/members/{}", member.id),

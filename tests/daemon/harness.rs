@@ -34,12 +34,12 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 /// A running daemon and everything around it.
 pub struct Daemon {
-    /// The fake Discord it talks to.
-    pub fake: FakeDiscord,
+    /// The fake Discord it talks to (shared by every process of a multi-process test).
+    pub fake: Arc<FakeDiscord>,
     /// Its database.
-    pub db: TestDb,
-    /// Its Redis prefix.
-    pub redis: TestRedis,
+    pub db: Arc<TestDb>,
+    /// Its Redis server and key prefix (kept alive, and its keys deleted, with the daemon).
+    _redis: Arc<TestRedis>,
     /// `127.0.0.1:PORT` of its HTTP listener.
     pub http_addr: String,
     child: Option<Child>,
@@ -104,38 +104,54 @@ impl Daemon {
     /// its slash commands installed in every guild.
     pub async fn start(opts: Options) -> Self {
         crate::no_proxy();
-        let fake = FakeDiscord::start(FakeConfig {
-            guilds: opts.guilds.clone(),
-            recommended_shards: opts.recommended_shards,
-            heartbeat_interval: Duration::from_millis(500),
-            ..FakeConfig::default()
-        })
-        .await;
-        let db = TestDb::new().await;
+        let fake = Self::fake(&opts).await;
+        let db = Arc::new(TestDb::new().await);
         for g in &opts.guilds {
             db.storage
                 .set_guild_settings(g.id, &opts.settings, &crate::base_config(), None)
                 .await
                 .expect("guild settings stored");
         }
-        let redis = TestRedis::new();
-        let daemon = Self::spawn(fake, db, redis, &opts).await;
-        let guilds = opts.guilds.len();
-        daemon
-            .eventually("shards connected and commands installed", || async {
-                (daemon
-                    .fake
-                    .requests_to("PUT", "/applications/*/guilds/*/commands")
-                    .len()
-                    >= guilds)
-                    .then_some(())
-            })
-            .await;
+        let daemon = Self::spawn(fake, db, Arc::new(TestRedis::new()), &opts);
+        daemon.until_ready(opts.guilds.len()).await;
         daemon
     }
 
+    /// A fake Discord serving `opts.guilds`.
+    pub async fn fake(opts: &Options) -> Arc<FakeDiscord> {
+        crate::no_proxy();
+        Arc::new(
+            FakeDiscord::start(FakeConfig {
+                guilds: opts.guilds.clone(),
+                recommended_shards: opts.recommended_shards,
+                heartbeat_interval: Duration::from_millis(500),
+                ..FakeConfig::default()
+            })
+            .await,
+        )
+    }
+
+    /// Waits until commands were installed `guilds` times (every shard connected, every guild
+    /// bootstrapped), counting installs already recorded before this process started.
+    pub async fn until_ready(&self, guilds: usize) {
+        self.eventually("shards connected and commands installed", || async {
+            (self
+                .fake
+                .requests_to("PUT", "/applications/*/guilds/*/commands")
+                .len()
+                >= guilds)
+                .then_some(())
+        })
+        .await;
+    }
+
     /// Spawns the binary for an existing fake, database and Redis prefix.
-    pub async fn spawn(fake: FakeDiscord, db: TestDb, redis: TestRedis, opts: &Options) -> Self {
+    pub fn spawn(
+        fake: Arc<FakeDiscord>,
+        db: Arc<TestDb>,
+        redis: Arc<TestRedis>,
+        opts: &Options,
+    ) -> Self {
         let port = free_port();
         let http_addr = format!("127.0.0.1:{port}");
         let root = env!("CARGO_MANIFEST_DIR");
@@ -187,7 +203,7 @@ impl Daemon {
         Self {
             fake,
             db,
-            redis,
+            _redis: redis,
             http_addr,
             child: Some(child),
             logs,

@@ -12,6 +12,7 @@ mod commands;
 mod failures;
 mod harness;
 mod moderation;
+mod ops;
 mod raid;
 
 use std::sync::Once;
