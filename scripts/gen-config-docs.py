@@ -20,6 +20,8 @@ PROCESS_ENV = [
     ("RUST_LOG", "info,usmca_bot=debug", "Log filter; overrides log.filter when set."),
     ("ORT_DYLIB_PATH", "/usr/local/lib/usmca-bot/libonnxruntime.so",
      "ONNX Runtime library (or its directory), searched after model.runtime_path."),
+    ("HOSTNAME", "bot-1",
+     "Names this process in shard heartbeats (/mod status across processes); containers set it already."),
 ]
 
 # Variables docker-compose.yml substitutes; the bot itself does not read them. Names must not start

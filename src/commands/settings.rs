@@ -95,10 +95,10 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
     let key = key.trim().to_ascii_lowercase();
     match key.as_str() {
         "thresholds.warn" | "thresholds.timeout" | "thresholds.kick" | "thresholds.ban" => {
+            let v = parse_threshold(value)?;
             let t = settings
                 .thresholds
                 .get_or_insert_with(ThresholdOverrides::default);
-            let v = parse_threshold(value)?;
             match key.as_str() {
                 "thresholds.warn" => t.warn = v,
                 "thresholds.timeout" => t.timeout = v,
@@ -140,10 +140,10 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
         "appeal_channel" => settings.appeal_channel = parse_channel(value)?,
         "moderator_roles" => settings.moderator_roles = parse_ids(value)?,
         "exemptions.roles" | "exemptions.channels" | "exemptions.users" => {
+            let ids = parse_ids(value)?;
             let e = settings
                 .exemptions
                 .get_or_insert_with(ExemptionOverrides::default);
-            let ids = parse_ids(value)?;
             match key.as_str() {
                 "exemptions.roles" => e.roles = ids,
                 "exemptions.channels" => e.channels = ids,
