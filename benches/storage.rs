@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench --bench storage`. Round-trip counts are printed (stderr) before the Redis
 //! timings; they come from the store's own counter, cross-checked with Redis' INFO commandstats.
+//! Two counts: the real decision pipeline (`Pipeline::score_message` over `RedisState`, a busy
+//! server's message mix), and a fixed set of four window/bucket updates.
 
 #[path = "../tests/support/db.rs"]
 mod db;
@@ -12,7 +14,13 @@ mod redis_support;
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use usmca_bot::behaviour::snowflake_at;
+use usmca_bot::classifier::Scores;
+use usmca_bot::config::{load_from, ConfigSource};
+use usmca_bot::decision::Policy;
+use usmca_bot::pipeline::{MessageEvent, Pipeline};
 use usmca_bot::state::{RedisState, WindowStore};
 use usmca_bot::storage::{MessageRecord, MessageWriter, WriterOptions};
 
@@ -106,6 +114,80 @@ async fn per_message(store: &RedisState, i: i64) {
         .expect("bucket");
 }
 
+const T0: i64 = 1_767_225_600_000;
+
+/// The same message mix as the decision bench: most messages clean and from long-standing
+/// members, one in eight toxic, one in five a reply, every 50th a common text.
+fn mixed_event(i: u64) -> (MessageEvent, Scores) {
+    let labels: Arc<[String]> = [
+        "toxic",
+        "severe_toxic",
+        "obscene",
+        "threat",
+        "insult",
+        "identity_hate",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let values = if i.is_multiple_of(8) {
+        vec![0.97, 0.2, 0.9, 0.02, 0.85, 0.05]
+    } else {
+        vec![0.03, 0.0, 0.01, 0.0, 0.01, 0.0]
+    };
+    let at = T0 + i as i64 * 10;
+    let ev = MessageEvent {
+        guild_id: 1 + i % 4,
+        channel_id: 10 + i % 16,
+        message_id: i,
+        author_id: snowflake_at(T0 - 400 * 86_400_000, i % 1_000),
+        author_roles: vec![],
+        author_is_moderator: false,
+        author_joined_at: chrono::DateTime::from_timestamp_millis(T0 - 100 * 86_400_000),
+        author_default_avatar: false,
+        content: if i.is_multiple_of(50) {
+            format!("common reply {}", i % 3)
+        } else {
+            format!("message {i} about the game tonight")
+        },
+        created_at: chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
+        edited: false,
+        reply_to_author: i
+            .is_multiple_of(5)
+            .then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
+        mentions: vec![],
+    };
+    (ev, Scores::new(labels, values))
+}
+
+fn policy() -> Policy {
+    let cfg = load_from(&ConfigSource {
+        defaults_file: None,
+        file: None,
+        use_env: false,
+    })
+    .expect("default configuration");
+    Policy::from_config(&cfg).expect("policy")
+}
+
+/// Round trips the real decision pipeline makes per message, counted by the store.
+fn count_pipeline_round_trips(rt: &tokio::runtime::Runtime, store: &Arc<RedisState>) {
+    let pipeline = Pipeline::without_classifier(store.clone(), policy());
+    let before = store.round_trips();
+    let messages = 10_000u64;
+    rt.block_on(async {
+        for i in 0..messages {
+            let (ev, scores) = mixed_event(i);
+            pipeline.score_message(ev, scores).await.expect("decides");
+        }
+    });
+    let trips = store.round_trips() - before;
+    eprintln!(
+        "redis round trips per message, decision pipeline: {:.2} ({trips} for {messages} messages)",
+        trips as f64 / messages as f64
+    );
+}
+
 fn commandstat(conn: &mut redis::Connection, cmd: &str) -> u64 {
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
@@ -137,7 +219,7 @@ fn count_round_trips(
     let trips = store.round_trips() - trips_before;
     let evalsha = commandstat(&mut conn, "evalsha") - evalsha_before;
     eprintln!(
-        "redis round trips per message: {:.2} (client counter: {trips} for {messages} messages; \
+        "redis round trips per message, four window/bucket updates: {:.2} (client counter: {trips} for {messages} messages; \
          server EVALSHA calls: {evalsha}); per window/bucket update: 1",
         trips as f64 / messages as f64
     );
@@ -150,9 +232,11 @@ fn redis_round_trips(c: &mut Criterion) {
     let setup = || {
         cell.get_or_init(|| {
             let test_redis = redis_support::TestRedis::new();
-            let store = rt
-                .block_on(RedisState::connect(&test_redis.config()))
-                .expect("Redis reachable");
+            let store = Arc::new(
+                rt.block_on(RedisState::connect(&test_redis.config()))
+                    .expect("Redis reachable"),
+            );
+            count_pipeline_round_trips(&rt, &store);
             count_round_trips(&rt, &test_redis, &store);
             (test_redis, store)
         })
@@ -167,6 +251,16 @@ fn redis_round_trips(c: &mut Criterion) {
         b.iter(|| {
             let i = counter.fetch_add(1, Ordering::Relaxed) as i64;
             rt.block_on(per_message(store, i))
+        })
+    });
+    group.bench_function("pipeline_score_message", |b| {
+        let (_, store) = setup();
+        let pipeline = Pipeline::without_classifier(store.clone(), policy());
+        b.iter(|| {
+            let i = counter.fetch_add(1, Ordering::Relaxed);
+            let (ev, scores) = mixed_event(i);
+            rt.block_on(pipeline.score_message(ev, scores))
+                .expect("decides")
         })
     });
     group.bench_function("single_touch", |b| {

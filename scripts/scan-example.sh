@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-onnxruntime.sh
-cargo build --release --locked --bin usmca-bot
-exec ./target/release/usmca-bot scan examples/davidson-conversation.json "$@"
+# `cargo run` finds the binary wherever the target directory is (CARGO_TARGET_DIR, .cargo/config).
+exec cargo run --release --locked --quiet --bin usmca-bot -- scan examples/davidson-conversation.json "$@"

@@ -121,3 +121,110 @@ fn broken_file_is_a_clear_error() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("does-not-exist.json"));
 }
+
+/// The actions `scan` may decide.
+const ACTIONS: [&str; 6] = ["none", "warn", "delete", "timeout", "kick", "ban"];
+
+#[test]
+fn every_row_carries_a_decision_and_json_is_one_report() {
+    let out = usmca(&["scan", SAMPLE, "--format", "jsonl"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let mut acted = 0;
+    for row in &rows {
+        let action = row["action"].as_str().unwrap_or("missing");
+        assert!(ACTIONS.contains(&action), "action {action:?} in {row}");
+        let reason = row["reason"].as_str().unwrap_or_default();
+        assert!(!reason.is_empty(), "reason missing in {row}");
+        if action != "none" {
+            acted += 1;
+        }
+    }
+    // The sample has two heavy offenders: some decisions must be more than "none".
+    assert!(acted > 0, "no message of the sample was acted on");
+
+    let out = usmca(&["scan", SAMPLE, "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("--format json is not one JSON object: {e}"));
+    let messages = report["messages"].as_array().map(Vec::len);
+    assert_eq!(messages, Some(sample_message_count()));
+    assert!(report["actions"].is_object(), "{}", report["actions"]);
+    assert!(report["incidents"].is_array(), "{}", report["incidents"]);
+}
+
+/// Writes a JSON-lines export of `n` messages: the sample's real tweets reused round-robin,
+/// 200 synthetic authors in 5 channels, one message every 0.5–3 s (deterministic).
+fn large_export(n: usize) -> tempfile::NamedTempFile {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/davidson-conversation.json"
+    ))
+    .unwrap_or_else(|e| panic!("sample export: {e}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("sample export: {e}"));
+    let tweets: Vec<String> = v["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["content"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(tweets.len() >= 300, "the sample has its tweets");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = 7u64;
+    let mut next = |m: u64| {
+        // xorshift64: deterministic, no dependency.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % m
+    };
+    let mut f = std::io::BufWriter::new(tempfile::NamedTempFile::new().unwrap());
+    let mut at_ms = 0i64;
+    for i in 0..n {
+        at_ms += 500 + next(2_500) as i64;
+        let row = serde_json::json!({
+            "id": (1_180_000_000_001_000_000u64 + i as u64).to_string(),
+            "author_id": (1_100_000_000_000_000_000u64 + next(200)).to_string(),
+            "channel_id": (1_180_000_000_000_000_100u64 + next(5)).to_string(),
+            "guild_id": "1180000000000000001",
+            "timestamp": (start + chrono::Duration::milliseconds(at_ms)).to_rfc3339(),
+            "content": tweets[i % tweets.len()],
+        });
+        writeln!(f, "{row}").unwrap();
+    }
+    f.into_inner().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_50000_message_export_completes() {
+    const N: usize = 50_000;
+    let export = large_export(N);
+    let path = export.path().to_string_lossy().into_owned();
+    let started = std::time::Instant::now();
+    let out = usmca(&["scan", &path, "--format", "jsonl"], &[]);
+    let elapsed = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut ids = std::collections::HashSet::new();
+    let mut actions = std::collections::BTreeMap::<String, usize>::new();
+    for line in stdout(&out).lines() {
+        let row: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        ids.insert(row["id"].as_str().unwrap_or_default().to_string());
+        let action = row["action"].as_str().unwrap_or("missing").to_string();
+        assert!(ACTIONS.contains(&action.as_str()), "{row}");
+        *actions.entry(action).or_default() += 1;
+    }
+    assert_eq!(ids.len(), N, "one row per message, none dropped or doubled");
+    assert!(
+        actions.get("none").copied().unwrap_or(0) < N,
+        "nothing decided: {actions:?}"
+    );
+    eprintln!("scanned {N} messages in {elapsed:?}: {actions:?}");
+}
