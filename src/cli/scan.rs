@@ -37,6 +37,63 @@ pub struct ScanArgs {
     /// How many offenders and messages the table lists.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Where history lives: `auto` uses the configured Redis (windows, under a scan-only key
+    /// prefix) and Postgres (members' stored standings, read only) when they answer, and
+    /// in-process state otherwise; `memory` never connects.
+    #[arg(long, value_enum, default_value_t = StateMode::Auto)]
+    pub state: StateMode,
+}
+
+/// Where `scan` keeps its sliding windows and reads standings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateMode {
+    /// Redis and Postgres when they answer, in-process otherwise.
+    Auto,
+    /// In-process only.
+    Memory,
+}
+
+/// The windows and standings `scan` uses, and a line saying which.
+async fn scan_state(
+    config: &crate::config::Config,
+    mode: StateMode,
+) -> (
+    Arc<dyn crate::state::WindowStore>,
+    Option<Arc<crate::storage::PgStandingStore>>,
+    String,
+) {
+    let memory: Arc<dyn crate::state::WindowStore> = Arc::new(MemoryState::new());
+    if mode == StateMode::Memory {
+        return (memory, None, "state: in-process".into());
+    }
+    let wait = std::time::Duration::from_secs(2);
+    // A scan is a dry run: its windows live under their own prefix, never the daemon's.
+    let redis_cfg = crate::config::RedisConfig {
+        key_prefix: format!("{}scan:{}:", config.redis.key_prefix, std::process::id()),
+        ..config.redis.clone()
+    };
+    let (windows, redis_note): (Arc<dyn crate::state::WindowStore>, &str) =
+        match tokio::time::timeout(wait, crate::state::RedisState::connect(&redis_cfg)).await {
+            Ok(Ok(r)) => (Arc::new(r), "Redis windows"),
+            _ => (memory, "in-process windows (Redis not reachable)"),
+        };
+    let (standings, pg_note) = match tokio::time::timeout(
+        wait,
+        crate::storage::Storage::connect(&config.database),
+    )
+    .await
+    {
+        Ok(Ok(s)) => (
+            Some(Arc::new(crate::storage::PgStandingStore::read_only(s))),
+            "stored standings from Postgres (read only)",
+        ),
+        _ => (None, "no stored standings (Postgres not reachable)"),
+    };
+    (
+        windows,
+        standings,
+        format!("state: {redis_note}, {pg_note}"),
+    )
 }
 
 /// Messages classified per request to the inference worker.
@@ -80,8 +137,13 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // scan is a dry run over history: in-process windows, nothing leaves this process.
-    let pipeline = Pipeline::without_classifier(Arc::new(MemoryState::new()), policy);
+    // scan is a dry run over history: it writes nothing the daemon reads.
+    let (windows, standings, note) = runtime.block_on(scan_state(&config, args.state));
+    eprintln!("{note}");
+    let mut pipeline = Pipeline::without_classifier(windows, policy);
+    if let Some(s) = standings {
+        pipeline = pipeline.with_standing_store(s);
+    }
     let mut incidents = IncidentLog::default();
     let mut messages = export.messages;
     // Decisions depend on order (history, windows); exports are chronological, JSON lines may not be.

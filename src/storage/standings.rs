@@ -203,6 +203,7 @@ impl Storage {
 pub struct PgStandingStore {
     storage: Storage,
     pending: Mutex<HashMap<(u64, u64), MemberStanding>>,
+    read_only: bool,
 }
 
 impl PgStandingStore {
@@ -211,6 +212,15 @@ impl PgStandingStore {
         Self {
             storage,
             pending: Mutex::new(HashMap::new()),
+            read_only: false,
+        }
+    }
+
+    /// A store that loads stored standings but never saves (dry runs such as `scan`).
+    pub fn read_only(storage: Storage) -> Self {
+        Self {
+            read_only: true,
+            ..Self::new(storage)
         }
     }
 
@@ -309,7 +319,9 @@ impl StandingStore for PgStandingStore {
         user_id: u64,
         standing: &MemberStanding,
     ) -> Result<(), StandingStoreError> {
-        self.lock().insert((guild_id, user_id), standing.clone());
+        if !self.read_only {
+            self.lock().insert((guild_id, user_id), standing.clone());
+        }
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod cases;
 mod migrations;
 mod privacy;
 mod resilient;
+mod scan_state;
 mod settings;
 mod windows;
 mod writer;
