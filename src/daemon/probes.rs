@@ -110,6 +110,12 @@ pub fn spawn_gauges(bot: Arc<Bot>, shutdown: CancellationToken) -> tokio::task::
             m.writer_queue
                 .set(i64::try_from(w.pending).unwrap_or(i64::MAX));
             m.redis_degraded.set(i64::from(bot.state.is_degraded()));
+            // Operations served in-process because Redis failed: each one is a Redis error.
+            let fallbacks = bot.state.fallbacks();
+            m.redis_errors
+                .inc_by(fallbacks.saturating_sub(m.redis_errors.get()));
+            m.writer_lag_ms
+                .set(i64::try_from(w.last_lag_ms).unwrap_or(i64::MAX));
             m.discord_invalid_requests
                 .set(i64::try_from(bot.executor.rest().invalid_requests()).unwrap_or(i64::MAX));
         }

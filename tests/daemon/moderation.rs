@@ -259,3 +259,49 @@ async fn dry_run_guild_records_and_reports_but_never_acts() {
         "no DM"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_is_preceded_by_the_notice_that_carries_the_appeal_button() {
+    let mut opts = Options::default();
+    // This server is strict: the same threat is a ban here.
+    opts.settings.thresholds = Some(usmca_bot::storage::ThresholdOverrides {
+        warn: Some(0.3),
+        timeout: Some(0.4),
+        kick: Some(0.5),
+        ban: Some(0.6),
+    });
+    let d = Daemon::start(opts).await;
+    let author = newcomer(7);
+    d.say(GENERAL, &author, INSULT);
+    let ban = d
+        .request(
+            "PUT",
+            &format!("/guilds/{GUILD}/bans/{}", author.id),
+            |_| true,
+        )
+        .await;
+    assert_eq!(
+        ban.query_param("delete_message_seconds").as_deref(),
+        Some("86400")
+    );
+    assert!(ban.audit_reason().is_some_and(|r| r.contains("case #1")));
+    let requests = d.fake.requests();
+    let position = |pred: &dyn Fn(&crate::fake_discord::RecordedRequest) -> bool| {
+        requests.iter().position(|r| pred(r))
+    };
+    let notice = position(&|r| {
+        r.is("POST", "/channels/*/messages")
+            && body(r)["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("being banned"))
+    });
+    let banned = position(&|r| r.is("PUT", "/guilds/*/bans/*"));
+    assert!(
+        notice.is_some() && notice < banned,
+        "notice first: {notice:?} < {banned:?}"
+    );
+    assert!(requests[notice.unwrap_or(0)]
+        .body
+        .as_ref()
+        .is_some_and(|b| b["components"].to_string().contains("appeal:")));
+}
