@@ -287,7 +287,7 @@ async fn a_ban_is_preceded_by_the_notice_that_carries_the_appeal_button() {
     assert!(ban.audit_reason().is_some_and(|r| r.contains("case #1")));
     let requests = d.fake.requests();
     let position = |pred: &dyn Fn(&crate::fake_discord::RecordedRequest) -> bool| {
-        requests.iter().position(|r| pred(r))
+        requests.iter().position(pred)
     };
     let notice = position(&|r| {
         r.is("POST", "/channels/*/messages")
