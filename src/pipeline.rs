@@ -25,6 +25,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// Severity from which a message counts as toxic for the brigade detector.
 pub const BRIGADE_TOXIC: f64 = 0.5;
+/// How far apart a strike's time and its case's time may be to match (the case is written after
+/// the decision, the Discord calls in between).
+const STRIKE_MATCH_MS: i64 = 60_000;
 /// Members whose standing is kept in memory.
 pub const DEFAULT_BOOK_CAPACITY: usize = 100_000;
 
@@ -341,6 +344,37 @@ impl Pipeline {
             decision,
             incidents,
         })
+    }
+
+    /// Lifts the strike an action taken at `at` added to a member's standing (a reversed case
+    /// must not make the member's next message a repeat offence). Returns whether one was found.
+    pub async fn lift_strike(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, PipelineError> {
+        let key = (guild_id, user_id);
+        self.ensure_loaded(key).await?;
+        let at = ms(at);
+        let (lifted, saved) = self.book.update(key, |st| {
+            // The strike is stamped with the message's time, the case a moment later.
+            let nearest = st
+                .strikes
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| (s.at_ms - at).abs() <= STRIKE_MATCH_MS)
+                .min_by_key(|(_, s)| (s.at_ms - at).abs())
+                .map(|(i, _)| i);
+            if let Some(i) = nearest {
+                st.strikes.remove(i);
+            }
+            (nearest.is_some(), st.clone())
+        });
+        if let (true, Some(store)) = (lifted, &self.store) {
+            store.save(guild_id, user_id, &saved).await?;
+        }
+        Ok(lifted)
     }
 
     /// Handles a member joining: raid detection.

@@ -77,17 +77,34 @@ async fn scan_state(
             Ok(Ok(r)) => (Arc::new(r), "Redis windows"),
             _ => (memory, "in-process windows (Redis not reachable)"),
         };
-    let (standings, pg_note) = match tokio::time::timeout(
+    let storage = match tokio::time::timeout(
         wait,
         crate::storage::Storage::connect(&config.database),
     )
     .await
     {
-        Ok(Ok(s)) => (
+        Ok(Ok(s)) => Some(s),
+        _ => None,
+    };
+    let has_schema = match &storage {
+        Some(s) => {
+            sqlx::query_scalar::<_, bool>("SELECT to_regclass('member_standing') IS NOT NULL")
+                .fetch_one(s.pool())
+                .await
+                .unwrap_or(false)
+        }
+        None => false,
+    };
+    let (standings, pg_note) = match storage {
+        Some(s) if has_schema => (
             Some(Arc::new(crate::storage::PgStandingStore::read_only(s))),
             "stored standings from Postgres (read only)",
         ),
-        _ => (None, "no stored standings (Postgres not reachable)"),
+        Some(_) => (
+            None,
+            "no stored standings (the database has no usmca-bot tables; run usmca-bot migrate)",
+        ),
+        None => (None, "no stored standings (Postgres not reachable)"),
     };
     (
         windows,

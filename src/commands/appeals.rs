@@ -222,8 +222,7 @@ async fn review(bot: &Bot, appeal_id: i64, reviewer: u64, decision: AppealDecisi
             bot.metrics.appeals.with_label_values(&["accepted"]).inc();
             let why = format!("appeal #{appeal_id} approved");
             match bot
-                .executor
-                .reverse(appeal.guild_id, appeal.case_no, reviewer, &why, &target)
+                .reverse_case(appeal.guild_id, appeal.case_no, reviewer, &why)
                 .await
             {
                 Ok(_) | Err(crate::enforcement::EnforcementError::Storage(StorageError::Conflict(_))) => {
@@ -256,16 +255,8 @@ async fn reverse_from_log(bot: &Bot, case_id: i64, by: u64) -> String {
         Ok(None) => return "This case no longer exists.".into(),
         Err(e) => return format!("Could not read the case: {e}"),
     };
-    let target = bot.guilds.target(case.guild_id);
     match bot
-        .executor
-        .reverse(
-            case.guild_id,
-            case.case_no,
-            by,
-            "reversed from the mod log",
-            &target,
-        )
+        .reverse_case(case.guild_id, case.case_no, by, "reversed from the mod log")
         .await
     {
         Ok(_) => format!("Case #{} reversed.", case.case_no),

@@ -177,8 +177,7 @@ pub async fn run(bot: &Arc<Bot>, guild_id: u64, user: u64, who: Access, cmd: Mod
         },
         ModCommand::Pardon(n, reason) => {
             let why = reason.unwrap_or_else(|| "pardoned by a moderator".into());
-            let target = bot.guilds.target(guild_id);
-            match bot.executor.reverse(guild_id, n, user, &why, &target).await {
+            match bot.reverse_case(guild_id, n, user, &why).await {
                 Ok(c) => format!(
                     "Case #{n} ({}) against <@{}> is reversed{}.",
                     c.action,

@@ -385,6 +385,32 @@ impl Bot {
         }
     }
 
+    /// Reverses a case: Discord (lift a timeout or ban), the case record and audit row, the mod
+    /// log, and the strike it added to the member's standing.
+    pub async fn reverse_case(
+        &self,
+        guild_id: u64,
+        case_no: i64,
+        by: u64,
+        why: &str,
+    ) -> Result<crate::storage::Case, crate::enforcement::EnforcementError> {
+        let target = self.guilds.target(guild_id);
+        let case = self
+            .executor
+            .reverse(guild_id, case_no, by, why, &target)
+            .await?;
+        if case.actor_id.is_none() && !case.dry_run {
+            if let Err(e) = self
+                .pipeline
+                .lift_strike(guild_id, case.user_id, case.created_at)
+                .await
+            {
+                tracing::warn!(guild = guild_id, case_no, error = %e, "strike not lifted");
+            }
+        }
+        Ok(case)
+    }
+
     /// Whether the guild is in dry-run.
     pub fn is_dry_run(&self, guild_id: u64) -> bool {
         self.pipeline.policy_for(guild_id).is_dry_run(guild_id)

@@ -309,4 +309,20 @@ async fn appeal_approved_lifts_the_timeout() {
         .expect("appeal row");
     assert_eq!(appeal, ("accepted".to_string(), Some(moderator.id as i64)));
     assert!(d.storage().verify_audit(Some(GUILD)).await.is_ok());
+
+    // The reversed case's strike is gone: the next offence starts the ladder again (10m, not 1h).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    d.say(GENERAL, &member, THREAT);
+    let again = d
+        .request(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{}", member.id),
+            |r| body(r)["communication_disabled_until"].is_string() && r.at > ack.at,
+        )
+        .await;
+    let until = body(&again)["communication_disabled_until"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes());
+    assert!(until.is_some_and(|m| m <= 10), "{until:?}");
 }
