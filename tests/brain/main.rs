@@ -1,5 +1,8 @@
 //! The moderation brain: behaviour scorer, decision engine, brigade detector and pipeline.
 
+#[path = "../support/db.rs"]
+mod db;
+
 mod brigade;
 mod common;
 mod decision;

@@ -344,6 +344,19 @@ impl Daemon {
         .collect()
     }
 
+    /// The decision stored with message `id`, once its (batched) row is written.
+    pub async fn decision_of(&self, id: u64) -> String {
+        self.eventually("message row", || async {
+            sqlx::query_scalar("SELECT decision FROM messages WHERE message_id = $1")
+                .bind(id as i64)
+                .fetch_optional(self.storage().pool())
+                .await
+                .ok()
+                .flatten()
+        })
+        .await
+    }
+
     /// Stored message rows.
     pub async fn message_rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM messages")

@@ -93,16 +93,7 @@ async fn toxic_message_is_deleted_and_timed_out_with_case_audit_and_mod_log() {
     assert!(audit.contains(&"case.created".to_string()), "{audit:?}");
     assert!(d.storage().verify_audit(Some(GUILD)).await.is_ok());
     // The message row is written too (batched), with its decision.
-    let decision: String = d
-        .eventually("message row", || async {
-            sqlx::query_scalar("SELECT decision FROM messages WHERE message_id = $1")
-                .bind(msg as i64)
-                .fetch_optional(d.storage().pool())
-                .await
-                .ok()
-                .flatten()
-        })
-        .await;
+    let decision = d.decision_of(msg).await;
     assert_eq!(decision, "timeout");
 }
 
@@ -207,16 +198,7 @@ async fn moderators_are_exempt() {
     let d = Daemon::start(Options::default()).await;
     let moderator = newcomer(5).with_roles(&[MOD_ROLE]);
     let msg = d.say(GENERAL, &moderator, INSULT);
-    let decision: String = d
-        .eventually("message row", || async {
-            sqlx::query_scalar("SELECT decision FROM messages WHERE message_id = $1")
-                .bind(msg as i64)
-                .fetch_optional(d.storage().pool())
-                .await
-                .ok()
-                .flatten()
-        })
-        .await;
+    let decision = d.decision_of(msg).await;
     assert_eq!(decision, "none");
     assert!(d.cases().await.is_empty());
     assert!(d
