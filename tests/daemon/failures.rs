@@ -164,3 +164,69 @@ async fn sigterm_mid_stream_loses_no_accepted_message() {
         "every accepted message is stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_dms_fall_back_to_a_mention_in_the_channel() {
+    let d = Daemon::start(Options::default()).await;
+    // The first message the bot posts is the DM notice: the member does not accept DMs.
+    d.fake
+        .fail_next("POST", "/channels/*/messages", 1, Fault::cannot_dm());
+    let who = offender(7);
+    d.say(GENERAL, &who, THREAT);
+    let mention = d
+        .request("POST", &format!("/channels/{GENERAL}/messages"), |_| true)
+        .await;
+    let b = body(&mention);
+    assert!(
+        b["content"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(&format!("<@{}>", who.id))),
+        "{b}"
+    );
+    assert_eq!(
+        b["allowed_mentions"]["users"],
+        serde_json::json!([who.id.to_string()])
+    );
+    assert_eq!(
+        b["allowed_mentions"]["parse"],
+        serde_json::json!([]),
+        "nobody else is pinged"
+    );
+    assert!(b["components"].to_string().contains("appeal:"), "{b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderator_commands_are_rate_limited_per_user() {
+    let mut opts = Options::default();
+    opts.env
+        .push(("USMCA_LIMITS__COMMANDS_PER_MINUTE".into(), "2".into()));
+    let d = Daemon::start(opts).await;
+    let admin = Author::new(600_000_000_000_000_777, "admin");
+    let status = serde_json::json!([{"name": "status", "type": 1, "options": []}]);
+    for _ in 0..3 {
+        d.fake.dispatch(
+            "INTERACTION_CREATE",
+            crate::fake_discord::events::slash_command(
+                GUILD,
+                GENERAL,
+                &admin,
+                ADMINISTRATOR,
+                "mod",
+                status.clone(),
+            ),
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let answers = d
+        .eventually("three answers", || async {
+            let a = d.fake.requests_to("POST", "/interactions/*/*/callback");
+            (a.len() == 3).then_some(a)
+        })
+        .await;
+    let texts: Vec<String> = answers
+        .iter()
+        .map(|r| body(r)["data"]["content"].to_string())
+        .collect();
+    assert!(texts[..2].iter().all(|t| t.contains("Model")), "{texts:?}");
+    assert!(texts[2].contains("too fast"), "{texts:?}");
+}
