@@ -3,6 +3,7 @@
 
 mod config_check;
 mod evaluate;
+mod run;
 mod scan;
 
 use std::process::{Command, Output};
