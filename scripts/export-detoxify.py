@@ -65,7 +65,10 @@ def main():
     tokenizer.backend_tokenizer.save(os.path.join(args.out, "tokenizer.json"))
 
     with_types = args.variant not in NO_TOKEN_TYPES
-    sample = tokenizer(["you are a stupid idiot", "thank you for your help"], padding=True, return_tensors="pt")
+    # Rows of different lengths: with equal lengths transformers' SDPA attention drops the all-ones
+    # mask while tracing, and the exported graph would ignore attention_mask on padded batches.
+    sample = tokenizer(["you are a stupid idiot", "thank you so much for your help with the server roles today"],
+                       padding=True, return_tensors="pt")
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_types else [])
     inputs = tuple(sample[n] for n in names)
 
@@ -83,8 +86,9 @@ def main():
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
     axes["logits"] = {0: "batch"}
     with torch.no_grad():
-        torch.onnx.export(Logits(model), inputs, fp32, input_names=names, output_names=["logits"],
+        torch.onnx.export(Logits(model).eval(), inputs, fp32, input_names=names, output_names=["logits"],
                           dynamic_axes=axes, opset_version=args.opset, do_constant_folding=True)
+    model.eval()  # export restores the wrapper's (training) mode; the check below needs eval
     weights = fp32
     if args.quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -65,13 +65,29 @@ impl Engine {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = if *rules == Rules::NONE {
-            self.tokenizer.encode_batch(texts)?
+        let groups = if *rules == Rules::NONE {
+            self.tokenizer.encode_groups(texts)?
         } else {
             let normalised: Vec<String> = texts.iter().map(|t| self.normalize(t, rules)).collect();
-            self.tokenizer.encode_batch(&normalised)?
+            self.tokenizer.encode_groups(&normalised)?
         };
-        self.run(&batch)
+        if let [(rows, batch)] = groups.as_slice() {
+            if rows.iter().enumerate().all(|(k, &i)| k == i) {
+                return self.run(batch);
+            }
+        }
+        // Length groups: run each, put the scores back in input order.
+        let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
+        for (rows, batch) in &groups {
+            for (&i, s) in rows.iter().zip(self.run(batch)?) {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(s);
+                }
+            }
+        }
+        out.into_iter()
+            .map(|s| s.ok_or_else(|| self.graph_err("a text got no scores".into())))
+            .collect()
     }
 
     /// Normalises with this model's vocabulary available to the rules that use one.

@@ -132,6 +132,9 @@ impl WordIndex {
 #[derive(Clone)]
 pub struct HfTokenizer {
     inner: tokenizers::Tokenizer,
+    /// The same tokenizer without padding (truncation only), for length-grouped batches.
+    unpadded: tokenizers::Tokenizer,
+    pad_id: u32,
 }
 
 impl std::fmt::Debug for HfTokenizer {
@@ -160,6 +163,14 @@ impl HfTokenizer {
                 },
             },
         };
+        let mut unpadded = inner.clone();
+        unpadded.with_padding(None);
+        unpadded
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| invalid(e.to_string()))?;
         inner.with_padding(Some(tokenizers::PaddingParams {
             strategy: tokenizers::PaddingStrategy::BatchLongest,
             direction: tokenizers::PaddingDirection::Right,
@@ -174,7 +185,11 @@ impl HfTokenizer {
                 ..Default::default()
             }))
             .map_err(|e| invalid(e.to_string()))?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            unpadded,
+            pad_id,
+        })
     }
 
     /// Ids of one text including special tokens, truncated, without padding.
@@ -215,6 +230,83 @@ impl HfTokenizer {
         })
     }
 }
+
+impl HfTokenizer {
+    /// Tokenises a batch into groups of similar length, each padded only to its own longest row,
+    /// so short messages do not pay for the attention and feed-forward work of a long one's
+    /// padding. Rows are sorted by length and a group grows while its padded size stays within
+    /// [`MAX_PADDING`] of its real tokens. Returns each group with the input positions of its rows.
+    pub fn encode_grouped(
+        &self,
+        texts: &[String],
+    ) -> Result<Vec<(Vec<usize>, EncodedBatch)>, ClassifierError> {
+        let encs = self
+            .unpadded
+            .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
+            .map_err(|e| ClassifierError::Encode(e.to_string()))?;
+        let mut order: Vec<usize> = (0..encs.len()).collect();
+        order.sort_by_key(|&i| encs[i].get_ids().len());
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut real = 0usize;
+        for i in order {
+            let len = encs[i].get_ids().len();
+            // Sorted ascending: this row is the longest of the group it joins.
+            let fits = groups.last().is_some_and(|g| {
+                let padded = (g.len() + 1) * len;
+                padded as f64 <= MAX_PADDING * (real + len) as f64
+            });
+            match groups.last_mut() {
+                Some(g) if fits => {
+                    g.push(i);
+                    real += len;
+                }
+                _ => {
+                    groups.push(vec![i]);
+                    real = len;
+                }
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .map(|rows| {
+                let width = rows
+                    .iter()
+                    .map(|&i| encs[i].get_ids().len())
+                    .max()
+                    .unwrap_or(0);
+                let n = rows.len() * width;
+                let (mut ids, mut mask, mut types) = (
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                );
+                for &i in &rows {
+                    let e = &encs[i];
+                    let pad = width - e.get_ids().len();
+                    ids.extend(e.get_ids().iter().map(|&v| i64::from(v)));
+                    ids.extend(std::iter::repeat_n(i64::from(self.pad_id), pad));
+                    mask.extend(e.get_attention_mask().iter().map(|&v| i64::from(v)));
+                    mask.extend(std::iter::repeat_n(0, pad));
+                    types.extend(e.get_type_ids().iter().map(|&v| i64::from(v)));
+                    types.extend(std::iter::repeat_n(0, pad));
+                }
+                let batch = EncodedBatch {
+                    rows: rows.len(),
+                    width,
+                    ids,
+                    attention_mask: Some(mask),
+                    token_type_ids: Some(types),
+                };
+                (rows, batch)
+            })
+            .collect())
+    }
+}
+
+/// Largest padded size of a length group, relative to its real tokens (see
+/// [`HfTokenizer::encode_grouped`]). Measured on BERT-base with Davidson tweets in batches of 32:
+/// docs/performance.md.
+pub const MAX_PADDING: f64 = 1.25;
 
 /// The tokenizer a manifest names.
 #[derive(Debug, Clone)]
@@ -262,6 +354,22 @@ impl TextTokenizer {
         match self {
             Self::WordIndex(w) => Ok(w.encode_batch(texts)),
             Self::Huggingface(h) => h.encode_batch(texts),
+        }
+    }
+
+    /// The batch as inference calls: one fixed-width batch for `word-index` models, groups of
+    /// similar length for transformers ([`HfTokenizer::encode_grouped`]); each with the input
+    /// positions of its rows.
+    pub fn encode_groups(
+        &self,
+        texts: &[String],
+    ) -> Result<Vec<(Vec<usize>, EncodedBatch)>, ClassifierError> {
+        match self {
+            Self::Huggingface(h) if texts.len() > 1 => h.encode_grouped(texts),
+            _ => Ok(vec![(
+                (0..texts.len()).collect(),
+                self.encode_batch(texts)?,
+            )]),
         }
     }
 }

@@ -1,0 +1,175 @@
+//! Overhead of the full per-message path over raw ONNX Runtime inference, on the same batches of
+//! 32 Davidson messages with the bundled model.
+//!
+//! * `per_message_path/full/32`: batches of 32 messages through `Pipeline::on_message` (normalise,
+//!   tokenise, micro-batch in the worker, infer, scores, behaviour score and decision with the
+//!   Redis window updates) and the batched Postgres `MessageWriter` (flushing every 1 ms), one batch after another; the clock stops only when every row of the
+//!   sample is committed. Time per 32 messages.
+//! * `per_message_path/raw_ort/32`: the same 32 messages, pre-tokenised, through a bare session.
+//!
+//! Needs the ONNX Runtime library, Postgres at `DATABASE_URL` and Redis at `REDIS_URL` (a fresh
+//! database and key prefix, removed afterwards). Run: `cargo bench --bench pipeline`.
+
+mod common;
+#[path = "../tests/support/db.rs"]
+mod db;
+#[path = "../tests/support/redis.rs"]
+mod redis_support;
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use usmca_bot::behaviour::snowflake_at;
+use usmca_bot::classifier::Classifier;
+use usmca_bot::config::{load_from, ConfigSource};
+use usmca_bot::decision::Policy;
+use usmca_bot::pipeline::{MessageEvent, Pipeline};
+use usmca_bot::state::RedisState;
+use usmca_bot::storage::{MessageRecord, MessageWriter, WriterOptions};
+
+const MESSAGES: usize = 1024;
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn policy() -> Policy {
+    let cfg = load_from(&ConfigSource {
+        defaults_file: None,
+        file: None,
+        use_env: false,
+    })
+    .expect("default configuration");
+    Policy::from_config(&cfg).expect("policy")
+}
+
+/// A message from one of 500 long-standing members in one of 16 channels of 4 guilds.
+fn event(i: u64, content: &str) -> MessageEvent {
+    let now = Utc::now();
+    MessageEvent {
+        guild_id: 1 + i % 4,
+        channel_id: 10 + i % 16,
+        message_id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        author_id: snowflake_at(now.timestamp_millis() - 400 * 86_400_000, i % 500),
+        author_roles: vec![],
+        author_is_moderator: false,
+        author_joined_at: Some(now - chrono::Duration::days(100)),
+        author_default_avatar: false,
+        content: content.to_string(),
+        created_at: now,
+        edited: false,
+        reply_to_author: None,
+        mentions: vec![],
+    }
+}
+
+/// What the daemon writes for a decided message (`Bot::write_row`).
+fn record(ev: &MessageEvent, outcome: &usmca_bot::pipeline::Outcome) -> MessageRecord {
+    MessageRecord {
+        message_id: ev.message_id,
+        guild_id: ev.guild_id,
+        channel_id: ev.channel_id,
+        author_id: ev.author_id,
+        created_at: ev.created_at,
+        edited_at: None,
+        scores: outcome
+            .scores
+            .iter()
+            .map(|(k, v)| (k.to_string(), f64::from(v)))
+            .collect(),
+        decision: outcome.decision.action.as_str().to_string(),
+        content: None,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Everything is set up on first use, so listing the benchmarks touches no server.
+    let cell = std::cell::OnceCell::new();
+    let setup = || {
+        cell.get_or_init(|| {
+            let clf = Classifier::load(&common::model_config(&common::bundled_dir(), "2ms"))
+                .expect("bundled model");
+            let test_redis = redis_support::TestRedis::new();
+            let store = Arc::new(
+                rt.block_on(RedisState::connect(&test_redis.config()))
+                    .expect("Redis reachable at REDIS_URL"),
+            );
+            let db = rt.block_on(db::TestDb::new());
+            let writer = {
+                let _guard = rt.enter();
+                MessageWriter::spawn(
+                    db.storage.clone(),
+                    WriterOptions {
+                        flush_every: Duration::from_millis(1),
+                        batch_rows: 500,
+                        queue_capacity: 4000,
+                        max_retry_delay: Duration::from_secs(1),
+                        shutdown_attempts: 5,
+                        store_content_default: false,
+                    },
+                )
+            };
+            let pipeline = Arc::new(Pipeline::new(clf, store, policy()));
+            (pipeline, writer, db, test_redis)
+        })
+    };
+    let msgs = common::messages(MESSAGES);
+    let chunks: Vec<Vec<String>> = msgs.chunks(32).map(<[String]>::to_vec).collect();
+
+    let mut group = c.benchmark_group("per_message_path");
+    // Few, long samples: the wait for the last commit is paid once per sample.
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(32));
+    let mut next = 0u64;
+    group.bench_function(BenchmarkId::new("full", 32), |b| {
+        let (pipeline, writer, _, _) = setup();
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let before = writer.stats().written;
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let chunk = &chunks[next as usize % chunks.len()];
+                    let base = next * 32;
+                    next += 1;
+                    let work = chunk.iter().enumerate().map(|(k, text)| {
+                        let ev = event(base + k as u64, text);
+                        let pipeline = pipeline.clone();
+                        async move {
+                            let outcome = pipeline.on_message(ev.clone()).await.expect("decided");
+                            writer.submit(record(&ev, &outcome)).await.expect("queued");
+                        }
+                    });
+                    futures::future::join_all(work).await;
+                }
+                // The batched writes are part of the path: wait for the last commit.
+                let want = before + iters * 32;
+                while writer.stats().written < want {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let raw_cell = std::cell::OnceCell::new();
+    let mut i = 0usize;
+    group.bench_function(BenchmarkId::new("raw_ort", 32), |b| {
+        let (raw, encoded) = raw_cell.get_or_init(|| {
+            let raw = common::Raw::open(&common::bundled_dir()).expect("raw session");
+            let encoded: Vec<_> = chunks.iter().map(|t| raw.encode(t)).collect();
+            (std::cell::RefCell::new(raw), encoded)
+        });
+        b.iter(|| {
+            i = (i + 1) % encoded.len();
+            black_box(raw.borrow_mut().run(&encoded[i]))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
