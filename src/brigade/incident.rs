@@ -17,6 +17,18 @@ pub enum IncidentKind {
     DuplicateFlood,
 }
 
+impl IncidentKind {
+    /// The name used in reports, metrics and storage (the serde name), e.g. `join_surge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::JoinSurge => "join_surge",
+            IncidentKind::CoordinatedToxicity => "coordinated_toxicity",
+            IncidentKind::TargetedHarassment => "targeted_harassment",
+            IncidentKind::DuplicateFlood => "duplicate_flood",
+        }
+    }
+}
+
 /// What the daemon should do when an incident opens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
@@ -188,6 +200,26 @@ impl BrigadeParams {
             participant_timeout_secs: b.participant_timeout.value().as_secs(),
             new_account_ms: ms(&c.behaviour.new_account_age),
             new_member_ms: ms(&c.behaviour.new_member_age),
+        }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::IncidentKind;
+
+    #[test]
+    fn names_match_the_serde_names() {
+        for k in [
+            IncidentKind::JoinSurge,
+            IncidentKind::CoordinatedToxicity,
+            IncidentKind::TargetedHarassment,
+            IncidentKind::DuplicateFlood,
+        ] {
+            assert_eq!(
+                serde_json::to_value(k).ok(),
+                Some(serde_json::json!(k.as_str()))
+            );
         }
     }
 }

@@ -266,20 +266,14 @@ impl Bot {
                     response,
                     ..
                 } => {
-                    let kind_name = serde_json::to_value(kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    self.metrics
-                        .incidents
-                        .with_label_values(&[&kind_name])
-                        .inc();
+                    let kind_name = kind.as_str();
+                    self.metrics.incidents.with_label_values(&[kind_name]).inc();
                     tracing::warn!(guild = guild_id, incident = %incident_id, kind = %kind_name, participants = participants.len(), dry_run = response.dry_run, "incident opened");
                     let target = self.guilds.target(*guild_id);
                     if let (Some(log), true) = (target.mod_log, response.alert_moderators) {
                         let post = incident_alert(
                             incident_id,
-                            &kind_name,
+                            kind_name,
                             participants,
                             response.dry_run,
                             channel_id.or(channel),

@@ -7,7 +7,7 @@ use crate::pipeline::{JoinEvent, MessageEvent};
 use chrono::{DateTime, Timelike, Utc};
 use serenity::all::{
     Context, EventHandler, Guild, GuildId, Interaction, Member, Message, MessageUpdateEvent,
-    PartialMember, Permissions, Ready, UserId,
+    PartialMember, Permissions, Ready, User, UserId,
 };
 use serenity::async_trait;
 use std::sync::{Arc, OnceLock};
@@ -58,6 +58,28 @@ fn is_moderator(ctx: &Context, guild_id: GuildId, user: UserId, member: &Partial
     perms.administrator() || perms.manage_messages()
 }
 
+/// What the pipeline needs to know about a message's author in a guild.
+struct AuthorFacts {
+    roles: Vec<u64>,
+    moderator: bool,
+    joined_at: Option<DateTime<Utc>>,
+    default_avatar: bool,
+}
+
+fn author_facts(
+    ctx: &Context,
+    guild_id: GuildId,
+    author: &User,
+    member: Option<&PartialMember>,
+) -> AuthorFacts {
+    AuthorFacts {
+        roles: member.map_or_else(Vec::new, |m| m.roles.iter().map(|r| r.get()).collect()),
+        moderator: member.is_some_and(|m| is_moderator(ctx, guild_id, author.id, m)),
+        joined_at: member.and_then(|m| m.joined_at.as_ref()).map(to_utc),
+        default_avatar: author.avatar.is_none(),
+    }
+}
+
 /// Builds the pipeline's view of a guild message, or `None` for messages the bot ignores
 /// (DMs, bots, webhooks, empty text).
 fn message_event(ctx: &Context, msg: &Message) -> Option<MessageEvent> {
@@ -65,17 +87,16 @@ fn message_event(ctx: &Context, msg: &Message) -> Option<MessageEvent> {
     if msg.author.bot || msg.webhook_id.is_some() || msg.content.trim().is_empty() {
         return None;
     }
-    let member = msg.member.as_deref();
-    let roles = member.map_or_else(Vec::new, |m| m.roles.iter().map(|r| r.get()).collect());
+    let who = author_facts(ctx, guild_id, &msg.author, msg.member.as_deref());
     Some(MessageEvent {
         guild_id: guild_id.get(),
         channel_id: msg.channel_id.get(),
         message_id: msg.id.get(),
         author_id: msg.author.id.get(),
-        author_roles: roles,
-        author_is_moderator: member.is_some_and(|m| is_moderator(ctx, guild_id, msg.author.id, m)),
-        author_joined_at: member.and_then(|m| m.joined_at.as_ref()).map(to_utc),
-        author_default_avatar: msg.author.avatar.is_none(),
+        author_roles: who.roles,
+        author_is_moderator: who.moderator,
+        author_joined_at: who.joined_at,
+        author_default_avatar: who.default_avatar,
         content: msg.content.clone(),
         created_at: to_utc(&msg.timestamp),
         edited: false,
@@ -93,15 +114,16 @@ fn edit_event(ctx: &Context, ev: &MessageUpdateEvent) -> Option<MessageEvent> {
         return None;
     }
     let member = ev.member.as_ref().and_then(|m| m.as_deref());
+    let who = author_facts(ctx, guild_id, author, member);
     Some(MessageEvent {
         guild_id: guild_id.get(),
         channel_id: ev.channel_id.get(),
         message_id: ev.id.get(),
         author_id: author.id.get(),
-        author_roles: member.map_or_else(Vec::new, |m| m.roles.iter().map(|r| r.get()).collect()),
-        author_is_moderator: member.is_some_and(|m| is_moderator(ctx, guild_id, author.id, m)),
-        author_joined_at: member.and_then(|m| m.joined_at.as_ref()).map(to_utc),
-        author_default_avatar: author.avatar.is_none(),
+        author_roles: who.roles,
+        author_is_moderator: who.moderator,
+        author_joined_at: who.joined_at,
+        author_default_avatar: who.default_avatar,
         content,
         created_at: ev.edited_timestamp.as_ref().map_or_else(Utc::now, to_utc),
         edited: true,
@@ -115,14 +137,13 @@ fn edit_event(ctx: &Context, ev: &MessageUpdateEvent) -> Option<MessageEvent> {
 
 #[async_trait]
 impl EventHandler for Handler {
-    async fn ready(&self, ctx: Context, ready: Ready) {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
         tracing::info!(
             shard = ?ready.shard.map(|s| (s.id.0, s.total)),
             user = %ready.user.name,
             guilds = ready.guilds.len(),
             "connected to the Discord gateway"
         );
-        let _ = ctx;
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {

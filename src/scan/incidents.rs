@@ -79,10 +79,7 @@ impl IncidentLog {
                     if response.raise_scores {
                         words.push("raise participants' scores".into());
                     }
-                    let kind = serde_json::to_value(kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let kind = kind.as_str().to_string();
                     self.incidents.push((
                         IncidentReport {
                             id: incident_id.clone(),

@@ -79,10 +79,7 @@ impl Storage {
             } => {
                 let response = serde_json::to_value(response)
                     .map_err(|e| StorageError::Corrupt(format!("incident response: {e}")))?;
-                let kind = serde_json::to_value(kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "unknown".into());
+                let kind = kind.as_str().to_string();
                 // One row per detector id, created atomically (a concurrent participant update
                 // may have created it already).
                 let id = self

@@ -238,6 +238,19 @@ impl Daemon {
         id
     }
 
+    /// Asserts that nothing was enforced on Discord: no message deleted, no member timed out.
+    pub fn assert_no_enforcement(&self) {
+        let deletes = self.fake.requests_to("DELETE", "/channels/*/messages/*");
+        let timeouts = self.fake.requests_to("PATCH", "/guilds/*/members/*");
+        assert!(
+            deletes.is_empty() && timeouts.is_empty(),
+            "{} deletes, {} member edits:\n{}",
+            deletes.len(),
+            timeouts.len(),
+            self.logs()
+        );
+    }
+
     /// The storage of the daemon's database.
     pub fn storage(&self) -> &Storage {
         &self.db.storage
