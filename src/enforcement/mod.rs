@@ -139,12 +139,7 @@ impl Executor {
             },
             error_note: None,
         };
-        let case_no = self.storage.record_case(&new).await?;
-        let case_id = self
-            .storage
-            .case(req.guild_id, case_no)
-            .await?
-            .map_or(0, |c| c.case_id);
+        let (case_id, case_no) = self.storage.record_case_ids(&new).await?;
 
         let mut problems = Vec::new();
         let status = if req.dry_run {

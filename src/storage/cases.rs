@@ -193,6 +193,11 @@ impl Storage {
     /// sequential per guild even under concurrent inserts (the guild row's counter is bumped with
     /// `UPDATE ... RETURNING`, which holds its row lock until commit).
     pub async fn record_case(&self, case: &NewCase) -> Result<i64, StorageError> {
+        self.record_case_ids(case).await.map(|(_, case_no)| case_no)
+    }
+
+    /// [`Storage::record_case`], returning the case's database id as well: `(case_id, case_no)`.
+    pub async fn record_case_ids(&self, case: &NewCase) -> Result<(i64, i64), StorageError> {
         let mut tx = self.pool.begin().await?;
         ensure_guild(&mut tx, case.guild_id).await?;
         let case_no: i64 = sqlx::query_scalar(
@@ -201,10 +206,10 @@ impl Storage {
         .bind(db_id(case.guild_id))
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
+        let case_id: i64 = sqlx::query_scalar(
             "INSERT INTO moderation_cases (guild_id, case_no, user_id, action, reason, scores, message_id,
                  message_excerpt, actor_id, expires_at, dry_run, status, error_note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING case_id",
         )
         .bind(db_id(case.guild_id))
         .bind(case_no)
@@ -219,7 +224,7 @@ impl Storage {
         .bind(case.dry_run)
         .bind(case.status.as_str())
         .bind(&case.error_note)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         append(
             &mut tx,
@@ -243,7 +248,7 @@ impl Storage {
         )
         .await?;
         tx.commit().await?;
-        Ok(case_no)
+        Ok((case_id, case_no))
     }
 
     /// Sets a case's status after the Discord call (e.g. `Failed` with "403 Missing Permissions").
