@@ -121,6 +121,7 @@ impl BrigadeDetector {
             let key = format!("brigade:{g}:dup:{fp:016x}");
             if let Some(members) = self
                 .count(
+                    g,
                     &key,
                     &author,
                     now,
@@ -141,6 +142,7 @@ impl BrigadeDetector {
             let key = format!("brigade:{g}:coord:{}", m.channel_id);
             let fired = self
                 .count(
+                    g,
                     &key,
                     &author,
                     now,
@@ -162,6 +164,7 @@ impl BrigadeDetector {
                 let key = format!("brigade:{g}:harass:{t}");
                 let fired = self
                     .count(
+                        g,
                         &key,
                         &author,
                         now,
@@ -201,10 +204,12 @@ impl BrigadeDetector {
         self.lock().contains_key(&guild_id)
     }
 
-    /// Adds `member` to window `key`; when the window then holds at least `threshold` members,
-    /// returns them (fetched only then, so the common case moves no member lists).
+    /// Adds `member` to window `key` of guild `g`; when the window then holds at least
+    /// `threshold` members, returns the members that take part (see below), fetched only then so
+    /// the common case moves no member lists.
     async fn count(
         &self,
+        g: u64,
         key: &str,
         member: &str,
         now: i64,
@@ -214,6 +219,13 @@ impl BrigadeDetector {
         let snap = self.state.touch(key, member, now, window_ms, false).await?;
         if snap.count < u64::from(threshold) {
             return Ok(None);
+        }
+        // The whole window is read once, by the caller whose touch reached the threshold (each
+        // touch adds at most one member, so exactly one sees it), or while this process knows of
+        // no open incident. Later members of an open incident are only themselves: re-reading a
+        // window that grows with a raid on every message would cost O(raid size) per message.
+        if snap.count > u64::from(threshold) && self.lock().contains_key(&g) {
+            return Ok(Some(member.parse().map(|m| vec![m]).unwrap_or_default()));
         }
         let full = self.state.peek(key, now, window_ms).await?;
         Ok(Some(parse_ids(&full.members)))
@@ -333,22 +345,15 @@ impl BrigadeDetector {
             );
         }
         let pkey = format!("brigade:{g}:incident:{id}:participants");
-        // Also when opening: a concurrent claimer that lost may have added members already.
-        let known: BTreeSet<u64> = parse_ids(
+        // Atomic "who is new": also when opening, a concurrent claimer that lost may have added
+        // members already, and two tasks offering the same member report it once.
+        let offered: Vec<String> = members.iter().map(u64::to_string).collect();
+        let new = parse_ids(
             &self
                 .state
-                .peek(&pkey, now, PARTICIPANT_TTL_MS)
-                .await?
-                .members,
-        )
-        .into_iter()
-        .collect();
-        let new: Vec<u64> = members.difference(&known).copied().collect();
-        for u in &new {
-            self.state
-                .touch(&pkey, &u.to_string(), now, PARTICIPANT_TTL_MS, false)
-                .await?;
-        }
+                .add_new(&pkey, &offered, now, PARTICIPANT_TTL_MS)
+                .await?,
+        );
         let timeout = |u: u64| {
             (self.p.timeout_new_accounts && self.is_new_account(u, now))
                 .then_some(self.p.participant_timeout_secs)

@@ -91,7 +91,7 @@ impl Engine {
     }
 
     /// Normalises with this model's vocabulary available to the rules that use one.
-    fn normalize(&self, text: &str, rules: &Rules) -> String {
+    pub(crate) fn normalize(&self, text: &str, rules: &Rules) -> String {
         match self.tokenizer.word_index() {
             Some(wi) => normalize_with(text, rules, Some(&|w: &str| wi.rank(w))),
             None => normalize_with(text, rules, None),

@@ -130,7 +130,12 @@ impl Classifier {
     pub async fn classify_batch(&self, texts: Vec<String>) -> Result<Vec<Scores>, ClassifierError> {
         let n = texts.len();
         let mut pending = Vec::new();
-        let mut texts = texts.into_iter();
+        // Normalise here, on the caller's task, so the single inference thread (the bottleneck
+        // under load) only tokenises and runs the model; the worker applies no rules.
+        let engine = &self.inner.engine;
+        let mut texts = texts
+            .into_iter()
+            .map(|t| engine.normalize(&t, &Rules::DEFAULT));
         loop {
             let chunk: Vec<String> = texts.by_ref().take(self.inner.max_batch).collect();
             if chunk.is_empty() {

@@ -13,7 +13,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 /// Reply channel of one queued request.
 pub(crate) type Reply = oneshot::Sender<Result<Vec<Scores>, ClassifierError>>;
 
-/// One queued request: up to `max_batch` texts and the queue permits it holds until answered.
+/// One queued request: up to `max_batch` normalised texts and the queue permits it holds until
+/// answered.
 pub(crate) struct Job {
     pub(crate) texts: Vec<String>,
     pub(crate) reply: Reply,
@@ -131,7 +132,8 @@ fn process(engine: &Engine, jobs: Vec<Job>, count: usize, stats: &Stats) {
     // batch fails, later messages are still classified.
     let started = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine.infer(&texts, &Rules::DEFAULT)
+        // Texts arrive normalised (`Classifier::classify_batch`).
+        engine.infer(&texts, &Rules::NONE)
     }))
     .unwrap_or_else(|_| Err(ClassifierError::Runtime("inference panicked".into())));
     stats.record(&result, count);

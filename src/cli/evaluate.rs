@@ -94,6 +94,7 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut scores = Vec::with_capacity(ds.texts.len());
+    let started = std::time::Instant::now();
     for chunk in ds.texts.chunks(256) {
         match classifier.classify_blocking(chunk) {
             Ok(batch) => scores.extend(batch.iter().map(|s| {
@@ -112,6 +113,7 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
         progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
 
     let t = &config.thresholds;
     let thresholds = vec![
@@ -127,7 +129,8 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
         &ds,
         &scores,
         &thresholds,
-    );
+    )
+    .with_timing(seconds);
     if args.json {
         match serde_json::to_string_pretty(&eval) {
             Ok(s) => println!("{s}"),

@@ -177,6 +177,10 @@ pub struct Evaluation {
     pub average_precision: Option<f64>,
     /// Precision / recall / F1 at each threshold, with the threshold's name.
     pub thresholds: Vec<(String, metrics::AtThreshold)>,
+    /// Seconds spent classifying (normalise, tokenise, infer), when measured.
+    pub classify_seconds: Option<f64>,
+    /// Rows classified a second (`rows / classify_seconds`), when measured.
+    pub messages_per_second: Option<f64>,
 }
 
 impl Evaluation {
@@ -200,7 +204,16 @@ impl Evaluation {
                 .iter()
                 .map(|(name, t)| (name.clone(), metrics::at_threshold(scores, &ds.labels, *t)))
                 .collect(),
+            classify_seconds: None,
+            messages_per_second: None,
         }
+    }
+
+    /// Records how long classifying the rows took.
+    pub fn with_timing(mut self, seconds: f64) -> Self {
+        self.classify_seconds = Some(seconds);
+        self.messages_per_second = (seconds > 0.0).then(|| self.rows as f64 / seconds);
+        self
     }
 
     /// Human-readable report.
@@ -226,6 +239,12 @@ impl Evaluation {
             s.push_str(&format!(
                 "{:<18} {:>9.2} {:>9.4} {:>9.4} {:>9.4} {:>9}\n",
                 name, m.threshold, m.precision, m.recall, m.f1, m.predicted_positive
+            ));
+        }
+        if let (Some(secs), Some(rate)) = (self.classify_seconds, self.messages_per_second) {
+            s.push_str(&format!(
+                "\nclassified {} rows in {secs:.2} s: {rate:.1} messages/s (model.max_batch at a time)\n",
+                self.rows
             ));
         }
         s

@@ -84,6 +84,28 @@ impl WindowStore for MemoryState {
         Ok(snapshot(&live, true))
     }
 
+    async fn add_new(
+        &self,
+        key: &str,
+        members: &[String],
+        at_ms: i64,
+        window_ms: i64,
+    ) -> Result<Vec<String>, StateError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let w = inner.windows.entry(key.to_string()).or_default();
+        w.retain(|(_, t)| *t > at_ms - window_ms);
+        let mut added: Vec<String> = Vec::new();
+        for m in members {
+            if w.iter().any(|(x, _)| x == m) {
+                continue;
+            }
+            let pos = w.partition_point(|(_, t)| *t <= at_ms);
+            w.insert(pos, (m.clone(), at_ms));
+            added.push(m.clone());
+        }
+        Ok(added)
+    }
+
     async fn claim(
         &self,
         key: &str,

@@ -55,6 +55,18 @@ pub trait WindowStore: Send + Sync {
         window_ms: i64,
     ) -> Result<WindowSnapshot, StateError>;
 
+    /// Adds to window `key` those of `members` it does not hold yet (stamped `at_ms`; members
+    /// already there keep their stamp), drops members older than `at_ms - window_ms`, and
+    /// returns the members this call added, in the order given. Atomic, and its cost grows with
+    /// `members`, not with the window: "who is new here" without reading a large set back.
+    async fn add_new(
+        &self,
+        key: &str,
+        members: &[String],
+        at_ms: i64,
+        window_ms: i64,
+    ) -> Result<Vec<String>, StateError>;
+
     /// Claims `key` for `value` until `at_ms + ttl_ms` unless another value holds it; returns the
     /// holder afterwards (`value` when this call won). Atomic: among concurrent claimers on any
     /// process, exactly one wins.

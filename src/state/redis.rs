@@ -17,6 +17,8 @@ static PEEK: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/w
 static BUCKET: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/token_bucket.lua")));
 static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/claim.lua")));
+static ADD_NEW: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/window_add_new.lua")));
 static SETTINGS_CAS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/settings_cas.lua")));
 
@@ -107,7 +109,14 @@ impl RedisState {
             inner,
             trips: Arc::new(AtomicU64::new(0)),
         };
-        for script in [&*TOUCH, &*PEEK, &*BUCKET, &*SETTINGS_CAS, &*CLAIM] {
+        for script in [
+            &*TOUCH,
+            &*PEEK,
+            &*BUCKET,
+            &*SETTINGS_CAS,
+            &*CLAIM,
+            &*ADD_NEW,
+        ] {
             script
                 .prepare_invoke()
                 .load_async(&mut conn)
@@ -321,6 +330,28 @@ impl WindowStore for RedisState {
             .await
             .map_err(err)?;
         Ok(snapshot(reply))
+    }
+
+    async fn add_new(
+        &self,
+        key: &str,
+        members: &[String],
+        at_ms: i64,
+        window_ms: i64,
+    ) -> Result<Vec<String>, StateError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.conn.clone();
+        ADD_NEW
+            .key(self.window_key(key))
+            .arg(at_ms)
+            .arg(window_ms)
+            .arg(window_ms.max(1) + WINDOW_TTL_SLACK_MS)
+            .arg(members)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)
     }
 
     async fn claim(

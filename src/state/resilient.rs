@@ -192,6 +192,25 @@ impl WindowStore for ResilientState {
         self.inner.memory().peek(key, at_ms, window_ms).await
     }
 
+    async fn add_new(
+        &self,
+        key: &str,
+        members: &[String],
+        at_ms: i64,
+        window_ms: i64,
+    ) -> Result<Vec<String>, StateError> {
+        if let Some(r) = self.inner.live_redis() {
+            match r.add_new(key, members, at_ms, window_ms).await {
+                Ok(v) => return Ok(v),
+                Err(e) => self.inner.mark_degraded(&e),
+            }
+        }
+        self.inner
+            .memory()
+            .add_new(key, members, at_ms, window_ms)
+            .await
+    }
+
     async fn claim(
         &self,
         key: &str,

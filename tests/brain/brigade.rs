@@ -6,7 +6,7 @@ use usmca_bot::behaviour::snowflake_at;
 use usmca_bot::brigade::{
     BrigadeDetector, BrigadeParams, IncidentKind, IncidentUpdate, JoinSignal, MessageSignal,
 };
-use usmca_bot::state::MemoryState;
+use usmca_bot::state::{MemoryState, RedisState, WindowStore};
 
 fn detector() -> BrigadeDetector {
     BrigadeDetector::new(
@@ -207,5 +207,67 @@ async fn harassment_and_duplicate_floods() -> Result<(), Box<dyn std::error::Err
         m.fingerprint = Some(0xbeef);
         assert!(d.on_message(&m).await?.is_empty());
     }
+    Ok(())
+}
+
+/// Every member of a copy-paste flood is reported exactly once (in the opening or as an added
+/// participant), however many times they post: a large raid must not re-report, nor miss, anyone.
+async fn flood_reports_each_member_once(
+    state: Arc<dyn WindowStore>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let d = BrigadeDetector::new(BrigadeParams::from_config(&default_config()), state);
+    let members = 300u64;
+    let mut reported: Vec<u64> = Vec::new();
+    let mut opened_count = 0;
+    for round in 0..2i64 {
+        for n in 0..members {
+            let mut m = msg(old_user(n), T0 + round * 30_000 + n as i64 * 50, false);
+            m.joined_ms = Some(T0 - 100 * DAY);
+            m.fingerprint = Some(0xf100d);
+            for u in d.on_message(&m).await? {
+                match u {
+                    IncidentUpdate::Opened {
+                        kind, participants, ..
+                    } => {
+                        assert_eq!(kind, IncidentKind::DuplicateFlood);
+                        opened_count += 1;
+                        reported.extend(participants);
+                    }
+                    IncidentUpdate::ParticipantAdded { user_id, .. } => reported.push(user_id),
+                    IncidentUpdate::Closed { .. } => panic!("closed during the flood"),
+                }
+            }
+        }
+    }
+    assert_eq!(opened_count, 1, "one incident for the whole flood");
+    let mut sorted = reported.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), reported.len(), "a member reported twice");
+    let want: Vec<u64> = {
+        let mut v: Vec<u64> = (0..members).map(old_user).collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(sorted, want, "every poster is a participant");
+    Ok(())
+}
+
+#[tokio::test]
+async fn large_flood_reports_each_member_once_in_memory() -> Result<(), Box<dyn std::error::Error>>
+{
+    flood_reports_each_member_once(Arc::new(MemoryState::new())).await
+}
+
+#[tokio::test]
+async fn large_flood_reports_each_member_once_in_redis() -> Result<(), Box<dyn std::error::Error>> {
+    let r = crate::redis_support::TestRedis::new();
+    let redis = Arc::new(RedisState::connect(&r.config()).await?);
+    flood_reports_each_member_once(redis.clone()).await?;
+    // Past the opening, a flood message costs four round trips (its dup window, reading and
+    // extending the active incident, its participants) and reads no member list back: the
+    // dup window is not re-read, nor the participants fetched to find who is new.
+    let per_message = redis.round_trips() as f64 / 600.0;
+    assert!(per_message < 4.1, "{per_message} round trips a message");
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 #[path = "../support/db.rs"]
 mod db;
+#[path = "../support/redis.rs"]
+mod redis_support;
 
 mod brigade;
 mod common;

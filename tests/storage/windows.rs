@@ -115,3 +115,51 @@ async fn redis_scripts_match_in_process_semantics() {
         );
     }
 }
+
+#[tokio::test]
+async fn add_new_reports_each_member_once_and_matches_memory() {
+    let r = TestRedis::new();
+    let redis = Arc::new(RedisState::connect(&r.config()).await.unwrap());
+    let mem = MemoryState::new();
+    let s = |v: &[&str]| v.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+    // (members offered, at, expected additions): duplicates within one call count once, members
+    // already present are not new, and members past the window are new again.
+    let steps: [(&[&str], i64, &[&str]); 5] = [
+        (&["a", "b", "a"], 1_000, &["a", "b"]),
+        (&["b", "c"], 1_100, &["c"]),
+        (&[], 1_200, &[]),
+        (&["a", "d"], 1_400, &["d"]),
+        (&["a", "b", "c", "d"], 1_650, &["a", "b", "c"]),
+    ];
+    for (offered, at, want) in steps {
+        let x = redis.add_new("p", &s(offered), at, 500).await.unwrap();
+        let y = mem.add_new("p", &s(offered), at, 500).await.unwrap();
+        assert_eq!(x, s(want), "redis at {at}");
+        assert_eq!(y, s(want), "memory at {at}");
+        let x = redis.peek("p", at, 500).await.unwrap();
+        let y = mem.peek("p", at, 500).await.unwrap();
+        assert_eq!(x, y, "peek at {at}");
+    }
+
+    // Concurrent callers offering overlapping sets: each member is added by exactly one of them.
+    let mut tasks = Vec::new();
+    for w in 0..8u32 {
+        let redis = redis.clone();
+        tasks.push(tokio::spawn(async move {
+            let offered: Vec<String> = (0..100u32)
+                .map(|i| format!("m{}", (i + w * 37) % 200))
+                .collect();
+            redis.add_new("q", &offered, 5_000, 60_000).await.unwrap()
+        }));
+    }
+    let mut added = Vec::new();
+    for t in tasks {
+        added.extend(t.await.unwrap());
+    }
+    let total = added.len();
+    added.sort();
+    added.dedup();
+    assert_eq!(added.len(), total, "a member was added twice");
+    let snap = redis.peek("q", 5_000, 60_000).await.unwrap();
+    assert_eq!(snap.count as usize, total);
+}
