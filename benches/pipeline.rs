@@ -17,20 +17,16 @@ mod db;
 #[path = "../tests/support/redis.rs"]
 mod redis_support;
 
-use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures::StreamExt;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use usmca_bot::behaviour::snowflake_at;
 use usmca_bot::classifier::Classifier;
-use usmca_bot::config::{load_from, ConfigSource};
-use usmca_bot::decision::Policy;
-use usmca_bot::pipeline::{MessageEvent, Pipeline};
+use usmca_bot::pipeline::Pipeline;
 use usmca_bot::state::RedisState;
-use usmca_bot::storage::{MessageRecord, MessageWriter, WriterOptions};
+use usmca_bot::storage::{MessageWriter, WriterOptions};
 
 /// Distinct messages (Davidson has 24,783): few enough repeats that the stream is ordinary
 /// traffic, not a copy-paste flood (which opens duplicate-message incidents in every guild).
@@ -39,55 +35,6 @@ const MESSAGES: usize = 16_384;
 /// results are stored.
 const IN_FLIGHT: usize = 64;
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-fn policy() -> Policy {
-    let cfg = load_from(&ConfigSource {
-        defaults_file: None,
-        file: None,
-        use_env: false,
-    })
-    .expect("default configuration");
-    Policy::from_config(&cfg).expect("policy")
-}
-
-/// A message from one of 500 long-standing members in one of 16 channels of 4 guilds.
-fn event(i: u64, content: &str) -> MessageEvent {
-    let now = Utc::now();
-    MessageEvent {
-        guild_id: 1 + i % 4,
-        channel_id: 10 + i % 16,
-        message_id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        author_id: snowflake_at(now.timestamp_millis() - 400 * 86_400_000, i % 500),
-        author_roles: vec![],
-        author_is_moderator: false,
-        author_joined_at: Some(now - chrono::Duration::days(100)),
-        author_default_avatar: false,
-        content: content.to_string(),
-        created_at: now,
-        edited: false,
-        reply_to_author: None,
-        mentions: vec![],
-    }
-}
-
-/// What the daemon writes for a decided message (`Bot::write_row`).
-fn record(ev: &MessageEvent, outcome: &usmca_bot::pipeline::Outcome) -> MessageRecord {
-    MessageRecord {
-        message_id: ev.message_id,
-        guild_id: ev.guild_id,
-        channel_id: ev.channel_id,
-        author_id: ev.author_id,
-        created_at: ev.created_at,
-        edited_at: None,
-        scores: outcome
-            .scores
-            .iter()
-            .map(|(k, v)| (k.to_string(), f64::from(v)))
-            .collect(),
-        decision: outcome.decision.action.as_str().to_string(),
-        content: None,
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -121,7 +68,7 @@ fn bench(c: &mut Criterion) {
                     },
                 )
             };
-            let pipeline = Arc::new(Pipeline::new(clf, store, policy()));
+            let pipeline = Arc::new(Pipeline::new(clf, store, common::default_policy()));
             (pipeline, writer, db, test_redis)
         })
     };
@@ -147,11 +94,15 @@ fn bench(c: &mut Criterion) {
                 // micro-batch's Redis updates and Postgres rows overlap the next one's inference.
                 futures::stream::iter(first..first + total)
                     .map(|i| {
-                        let ev = event(i, &msgs[i as usize % msgs.len()]);
+                        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                        let ev = common::message_event(i, id, &msgs[i as usize % msgs.len()]);
                         let pipeline = pipeline.clone();
                         async move {
                             let outcome = pipeline.on_message(ev.clone()).await.expect("decided");
-                            writer.submit(record(&ev, &outcome)).await.expect("queued");
+                            writer
+                                .submit(common::message_record(&ev, &outcome))
+                                .await
+                                .expect("queued");
                         }
                     })
                     .buffer_unordered(IN_FLIGHT)

@@ -22,17 +22,13 @@ mod db;
 #[path = "../tests/support/redis.rs"]
 mod redis_support;
 
-use chrono::Utc;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use usmca_bot::behaviour::snowflake_at;
 use usmca_bot::classifier::Classifier;
-use usmca_bot::config::{load_from, ConfigSource};
-use usmca_bot::decision::Policy;
-use usmca_bot::pipeline::{MessageEvent, Outcome, Pipeline};
+use usmca_bot::pipeline::Pipeline;
 use usmca_bot::state::{RedisState, RedisTimeouts};
-use usmca_bot::storage::{MessageRecord, MessageWriter, WriterOptions};
+use usmca_bot::storage::{MessageWriter, WriterOptions};
 
 struct Args {
     mode: String,
@@ -154,51 +150,7 @@ fn raw(msgs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A message from one of 500 long-standing members in one of 16 channels of 4 guilds.
-fn event(i: u64, content: &str) -> MessageEvent {
-    let now = Utc::now();
-    MessageEvent {
-        guild_id: 1 + i % 4,
-        channel_id: 10 + i % 16,
-        message_id: 1 + i,
-        author_id: snowflake_at(now.timestamp_millis() - 400 * 86_400_000, i % 500),
-        author_roles: vec![],
-        author_is_moderator: false,
-        author_joined_at: Some(now - chrono::Duration::days(100)),
-        author_default_avatar: false,
-        content: content.to_string(),
-        created_at: now,
-        edited: false,
-        reply_to_author: None,
-        mentions: vec![],
-    }
-}
-
-/// What the daemon writes for a decided message.
-fn record(ev: &MessageEvent, outcome: &Outcome) -> MessageRecord {
-    MessageRecord {
-        message_id: ev.message_id,
-        guild_id: ev.guild_id,
-        channel_id: ev.channel_id,
-        author_id: ev.author_id,
-        created_at: ev.created_at,
-        edited_at: None,
-        scores: outcome
-            .scores
-            .iter()
-            .map(|(k, v)| (k.to_string(), f64::from(v)))
-            .collect(),
-        decision: outcome.decision.action.as_str().to_string(),
-        content: None,
-    }
-}
-
 async fn full(msgs: &[String], args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let cfg = load_from(&ConfigSource {
-        defaults_file: None,
-        file: None,
-        use_env: false,
-    })?;
     let clf = Classifier::load(&common::model_config(
         &common::bundled_dir(),
         &args.max_wait,
@@ -231,7 +183,7 @@ async fn full(msgs: &[String], args: &Args) -> Result<(), Box<dyn std::error::Er
             b.2 += took;
         }
     }));
-    let pipeline = Arc::new(Pipeline::new(clf, store, Policy::from_config(&cfg)?));
+    let pipeline = Arc::new(Pipeline::new(clf, store, common::default_policy()));
     let run = |offset: u64, texts: Vec<String>| {
         let pipeline = pipeline.clone();
         let writer = &writer;
@@ -240,9 +192,10 @@ async fn full(msgs: &[String], args: &Args) -> Result<(), Box<dyn std::error::Er
                 .map(|(k, text)| {
                     let pipeline = pipeline.clone();
                     async move {
-                        let ev = event(offset + k as u64, &text);
+                        let i = offset + k as u64;
+                        let ev = common::message_event(i, 1 + i, &text);
                         let outcome = pipeline.on_message(ev.clone()).await?;
-                        writer.submit(record(&ev, &outcome)).await?;
+                        writer.submit(common::message_record(&ev, &outcome)).await?;
                         Ok::<_, Box<dyn std::error::Error>>(())
                     }
                 })

@@ -7,7 +7,10 @@ use ort::session::Session;
 use ort::value::{DynValue, Tensor};
 use std::path::PathBuf;
 use usmca_bot::classifier::{EncodedBatch, IdType, Manifest, TextTokenizer};
-use usmca_bot::config::{DurationSpec, ModelConfig};
+use usmca_bot::config::{load_from, ConfigSource, DurationSpec, ModelConfig};
+use usmca_bot::decision::Policy;
+use usmca_bot::pipeline::{MessageEvent, Outcome};
+use usmca_bot::storage::MessageRecord;
 
 /// The repository root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -164,5 +167,59 @@ impl Raw {
             Ok((_, data)) => data.len(),
             Err(e) => panic!("output: {e}"),
         }
+    }
+}
+
+/// The default decision policy (no configuration file, no environment).
+pub fn default_policy() -> Policy {
+    let cfg = load_from(&ConfigSource {
+        defaults_file: None,
+        file: None,
+        use_env: false,
+    })
+    .expect("default configuration");
+    Policy::from_config(&cfg).expect("policy")
+}
+
+/// Message `i` of a busy server: one of 500 long-standing members in one of 16 channels of 4
+/// guilds.
+pub fn message_event(i: u64, message_id: u64, content: &str) -> MessageEvent {
+    let now = chrono::Utc::now();
+    MessageEvent {
+        guild_id: 1 + i % 4,
+        channel_id: 10 + i % 16,
+        message_id,
+        author_id: usmca_bot::behaviour::snowflake_at(
+            now.timestamp_millis() - 400 * 86_400_000,
+            i % 500,
+        ),
+        author_roles: vec![],
+        author_is_moderator: false,
+        author_joined_at: Some(now - chrono::Duration::days(100)),
+        author_default_avatar: false,
+        content: content.to_string(),
+        created_at: now,
+        edited: false,
+        reply_to_author: None,
+        mentions: vec![],
+    }
+}
+
+/// What the daemon writes for a decided message (`Bot::write_row`).
+pub fn message_record(ev: &MessageEvent, outcome: &Outcome) -> MessageRecord {
+    MessageRecord {
+        message_id: ev.message_id,
+        guild_id: ev.guild_id,
+        channel_id: ev.channel_id,
+        author_id: ev.author_id,
+        created_at: ev.created_at,
+        edited_at: None,
+        scores: outcome
+            .scores
+            .iter()
+            .map(|(k, v)| (k.to_string(), f64::from(v)))
+            .collect(),
+        decision: outcome.decision.action.as_str().to_string(),
+        content: None,
     }
 }
