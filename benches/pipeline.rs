@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use usmca_bot::classifier::Classifier;
 use usmca_bot::pipeline::Pipeline;
 use usmca_bot::state::RedisState;
-use usmca_bot::storage::{MessageWriter, WriterOptions};
+use usmca_bot::storage::MessageWriter;
 
 /// Distinct messages (Davidson has 24,783): few enough repeats that the stream is ordinary
 /// traffic, not a copy-paste flood (which opens duplicate-message incidents in every guild).
@@ -56,17 +56,7 @@ fn bench(c: &mut Criterion) {
             let db = rt.block_on(db::TestDb::new());
             let writer = {
                 let _guard = rt.enter();
-                MessageWriter::spawn(
-                    db.storage.clone(),
-                    WriterOptions {
-                        flush_every: Duration::from_millis(1),
-                        batch_rows: 500,
-                        queue_capacity: 4000,
-                        max_retry_delay: Duration::from_secs(1),
-                        shutdown_attempts: 5,
-                        store_content_default: false,
-                    },
-                )
+                MessageWriter::spawn(db.storage.clone(), common::bench_writer_options())
             };
             let pipeline = Arc::new(Pipeline::new(clf, store, common::default_policy()));
             (pipeline, writer, db, test_redis)

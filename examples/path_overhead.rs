@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use usmca_bot::classifier::Classifier;
 use usmca_bot::pipeline::Pipeline;
 use usmca_bot::state::{RedisState, RedisTimeouts};
-use usmca_bot::storage::{MessageWriter, WriterOptions};
+use usmca_bot::storage::MessageWriter;
 
 struct Args {
     mode: String,
@@ -162,17 +162,7 @@ async fn full(msgs: &[String], args: &Args) -> Result<(), Box<dyn std::error::Er
     };
     let store = Arc::new(RedisState::connect_with(&test_redis.config(), timeouts).await?);
     let db = db::TestDb::new().await;
-    let writer = MessageWriter::spawn(
-        db.storage.clone(),
-        WriterOptions {
-            flush_every: Duration::from_millis(1),
-            batch_rows: 500,
-            queue_capacity: 4000,
-            max_retry_delay: Duration::from_secs(1),
-            shutdown_attempts: 5,
-            store_content_default: false,
-        },
-    );
+    let writer = MessageWriter::spawn(db.storage.clone(), common::bench_writer_options());
     // Micro-batches the worker formed and the time it spent in them (tokenising + inference).
     let batches = Arc::new(std::sync::Mutex::new((0u64, 0u64, Duration::ZERO)));
     let seen = batches.clone();

@@ -10,7 +10,7 @@ use usmca_bot::classifier::{EncodedBatch, IdType, Manifest, TextTokenizer};
 use usmca_bot::config::{load_from, ConfigSource, DurationSpec, ModelConfig};
 use usmca_bot::decision::Policy;
 use usmca_bot::pipeline::{MessageEvent, Outcome};
-use usmca_bot::storage::MessageRecord;
+use usmca_bot::storage::{MessageRecord, WriterOptions};
 
 /// The repository root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -221,5 +221,18 @@ pub fn message_record(ev: &MessageEvent, outcome: &Outcome) -> MessageRecord {
             .collect(),
         decision: outcome.decision.action.as_str().to_string(),
         content: None,
+    }
+}
+
+/// The batched message writer as the path benches run it: flushing every millisecond, so the
+/// wait for the last commit stays short.
+pub fn bench_writer_options() -> WriterOptions {
+    WriterOptions {
+        flush_every: std::time::Duration::from_millis(1),
+        batch_rows: 500,
+        queue_capacity: 4000,
+        max_retry_delay: std::time::Duration::from_secs(1),
+        shutdown_attempts: 5,
+        store_content_default: false,
     }
 }
