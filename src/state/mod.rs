@@ -57,8 +57,8 @@ pub trait WindowStore: Send + Sync {
 
     /// Adds to window `key` those of `members` it does not hold yet (stamped `at_ms`; members
     /// already there keep their stamp), drops members older than `at_ms - window_ms`, and
-    /// returns the members this call added, in the order given. Atomic, and its cost grows with
-    /// `members`, not with the window: "who is new here" without reading a large set back.
+    /// returns the members this call added, in the order given. Atomic; "who is new here"
+    /// without reading a large set back (in Redis each offered member costs O(log window)).
     async fn add_new(
         &self,
         key: &str,
