@@ -1,13 +1,13 @@
 //! Decision cost per message, excluding the model: `Pipeline::score_message` with precomputed
 //! scores over the in-process `MemoryState`, plus the pure scorer and decision on their own.
 
+mod common;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::Arc;
 use usmca_bot::behaviour::{score, snowflake_at, MemberStanding, MessageFacts, RecentMessage};
 use usmca_bot::classifier::Scores;
-use usmca_bot::config::{load_from, ConfigSource};
-use usmca_bot::decision::{decide, DecisionInput, Policy};
+use usmca_bot::decision::{decide, DecisionInput};
 use usmca_bot::pipeline::{MessageEvent, Pipeline};
 use usmca_bot::state::MemoryState;
 
@@ -20,16 +20,6 @@ const LABELS: [&str; 6] = [
     "insult",
     "identity_hate",
 ];
-
-fn policy() -> Policy {
-    let cfg = load_from(&ConfigSource {
-        defaults_file: None,
-        file: None,
-        use_env: false,
-    })
-    .unwrap_or_else(|e| panic!("default configuration: {e}"));
-    Policy::from_config(&cfg).unwrap_or_else(|e| panic!("policy: {e}"))
-}
 
 /// A mix like a busy server: most messages clean, one in eight toxic.
 fn scores_for(i: u64, labels: &Arc<[String]>) -> Scores {
@@ -77,7 +67,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
 
     let state = Arc::new(MemoryState::new());
-    let pipeline = Pipeline::without_classifier(state.clone(), policy());
+    let pipeline = Pipeline::without_classifier(state.clone(), common::default_policy());
     let mut i = 0u64;
     g.bench_function("score_message (pipeline, MemoryState)", |b| {
         b.iter(|| {
@@ -91,7 +81,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let p = policy();
+    let p = common::default_policy();
     // A member with a full recent-message window, as after a busy day.
     let mut standing = MemberStanding::default();
     for k in 0..40 {

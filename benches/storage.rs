@@ -6,6 +6,7 @@
 //! Two counts: the real decision pipeline (`Pipeline::score_message` over `RedisState`, a busy
 //! server's message mix), and a fixed set of four window/bucket updates.
 
+mod common;
 #[path = "../tests/support/db.rs"]
 mod db;
 #[path = "../tests/support/redis.rs"]
@@ -18,8 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use usmca_bot::behaviour::snowflake_at;
 use usmca_bot::classifier::Scores;
-use usmca_bot::config::{load_from, ConfigSource};
-use usmca_bot::decision::Policy;
 use usmca_bot::pipeline::{MessageEvent, Pipeline};
 use usmca_bot::state::{RedisState, WindowStore};
 use usmca_bot::storage::{MessageRecord, MessageWriter, WriterOptions};
@@ -160,19 +159,9 @@ fn mixed_event(i: u64) -> (MessageEvent, Scores) {
     (ev, Scores::new(labels, values))
 }
 
-fn policy() -> Policy {
-    let cfg = load_from(&ConfigSource {
-        defaults_file: None,
-        file: None,
-        use_env: false,
-    })
-    .expect("default configuration");
-    Policy::from_config(&cfg).expect("policy")
-}
-
 /// Round trips the real decision pipeline makes per message, counted by the store.
 fn count_pipeline_round_trips(rt: &tokio::runtime::Runtime, store: &Arc<RedisState>) {
-    let pipeline = Pipeline::without_classifier(store.clone(), policy());
+    let pipeline = Pipeline::without_classifier(store.clone(), common::default_policy());
     let before = store.round_trips();
     let messages = 10_000u64;
     rt.block_on(async {
@@ -255,7 +244,7 @@ fn redis_round_trips(c: &mut Criterion) {
     });
     group.bench_function("pipeline_score_message", |b| {
         let (_, store) = setup();
-        let pipeline = Pipeline::without_classifier(store.clone(), policy());
+        let pipeline = Pipeline::without_classifier(store.clone(), common::default_policy());
         b.iter(|| {
             let i = counter.fetch_add(1, Ordering::Relaxed);
             let (ev, scores) = mixed_event(i);
