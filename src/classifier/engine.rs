@@ -51,35 +51,44 @@ impl Engine {
         })
     }
 
-    /// Non-padding token ids of one text after `rules`.
+    /// Non-padding token ids of one text after `rules`: everything [`Engine::infer_tokens`]
+    /// needs, computed wherever the caller runs.
     pub(crate) fn tokenize(&self, text: &str, rules: &Rules) -> Result<Vec<i64>, ClassifierError> {
+        if *rules == Rules::NONE {
+            return self.tokenizer.tokenize(text);
+        }
         self.tokenizer.tokenize(&self.normalize(text, rules))
     }
 
-    /// Normalises, tokenises and classifies `texts` in one inference call.
+    /// Normalises, tokenises and classifies `texts` on the calling thread.
     pub(crate) fn infer(
         &self,
         texts: &[String],
         rules: &Rules,
     ) -> Result<Vec<Scores>, ClassifierError> {
-        if texts.is_empty() {
+        let rows = texts
+            .iter()
+            .map(|t| self.tokenize(t, rules))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.infer_tokens(&rows)
+    }
+
+    /// Classifies tokenised texts (rows from [`Engine::tokenize`]): pads them into one or more
+    /// inference calls and returns the scores in input order.
+    pub(crate) fn infer_tokens(&self, rows: &[Vec<i64>]) -> Result<Vec<Scores>, ClassifierError> {
+        if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let groups = if *rules == Rules::NONE {
-            self.tokenizer.encode_groups(texts)?
-        } else {
-            let normalised: Vec<String> = texts.iter().map(|t| self.normalize(t, rules)).collect();
-            self.tokenizer.encode_groups(&normalised)?
-        };
-        if let [(rows, batch)] = groups.as_slice() {
-            if rows.iter().enumerate().all(|(k, &i)| k == i) {
+        let groups = self.tokenizer.pad_groups(rows);
+        if let [(members, batch)] = groups.as_slice() {
+            if members.iter().enumerate().all(|(k, &i)| k == i) {
                 return self.run(batch);
             }
         }
         // Length groups: run each, put the scores back in input order.
-        let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
-        for (rows, batch) in &groups {
-            for (&i, s) in rows.iter().zip(self.run(batch)?) {
+        let mut out: Vec<Option<Scores>> = vec![None; rows.len()];
+        for (members, batch) in &groups {
+            for (&i, s) in members.iter().zip(self.run(batch)?) {
                 if let Some(slot) = out.get_mut(i) {
                     *slot = Some(s);
                 }

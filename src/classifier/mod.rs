@@ -130,14 +130,15 @@ impl Classifier {
     pub async fn classify_batch(&self, texts: Vec<String>) -> Result<Vec<Scores>, ClassifierError> {
         let n = texts.len();
         let mut pending = Vec::new();
-        // Normalise here, on the caller's task, so the single inference thread (the bottleneck
-        // under load) only tokenises and runs the model; the worker applies no rules.
+        // Normalise and tokenise here, on the caller's task, so the single inference thread (the
+        // bottleneck under load) only pads and runs the model.
         let engine = &self.inner.engine;
-        let mut texts = texts
-            .into_iter()
-            .map(|t| engine.normalize(&t, &Rules::DEFAULT));
+        let mut rows = texts.iter().map(|t| engine.tokenize(t, &Rules::DEFAULT));
         loop {
-            let chunk: Vec<String> = texts.by_ref().take(self.inner.max_batch).collect();
+            let chunk = rows
+                .by_ref()
+                .take(self.inner.max_batch)
+                .collect::<Result<Vec<_>, _>>()?;
             if chunk.is_empty() {
                 break;
             }
@@ -152,7 +153,7 @@ impl Classifier {
             self.inner
                 .tx
                 .send(Job {
-                    texts: chunk,
+                    rows: chunk,
                     reply,
                     _permit: permit,
                 })

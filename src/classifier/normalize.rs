@@ -67,15 +67,18 @@ pub fn normalize(text: &str, rules: &Rules) -> String {
 
 /// Applies `rules` to `text`; `lexicon` lets `segment` split joined words into known ones.
 pub fn normalize_with(text: &str, rules: &Rules, lexicon: Option<Lexicon<'_>>) -> String {
-    let mut s: String = if rules.invisible {
+    // ASCII has no invisible characters, is its own NFKC form and holds no homoglyphs: most chat
+    // skips the three Unicode passes (the costliest part of normalising).
+    let unicode = !text.is_ascii();
+    let mut s: String = if rules.invisible && unicode {
         text.chars().filter(|&c| !is_invisible(c)).collect()
     } else {
         text.to_string()
     };
-    if rules.nfkc {
+    if rules.nfkc && unicode {
         s = s.nfkc().collect();
     }
-    if rules.homoglyphs {
+    if rules.homoglyphs && unicode {
         s = map_words(&s, fold_homoglyphs);
     }
     if rules.separators {
@@ -321,6 +324,22 @@ mod tests {
 
     fn n(s: &str) -> String {
         normalize(s, &Rules::ALL)
+    }
+
+    #[test]
+    fn ascii_needs_none_of_the_unicode_passes() {
+        // The fast path in `normalize_with` skips them for ASCII text; this is why that is exact.
+        for b in 0u8..128 {
+            let c = char::from(b);
+            assert!(!is_invisible(c), "{c:?} is invisible");
+            assert_eq!(homoglyph(c), None, "{c:?} has a homoglyph mapping");
+            let one = c.to_string();
+            assert_eq!(
+                one.nfkc().collect::<String>(),
+                one,
+                "{c:?} changes under NFKC"
+            );
+        }
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub struct EncodedBatch {
 /// Keras-style word index, as serialised in `vocab.json`.
 #[derive(Debug, Clone)]
 pub struct WordIndex {
-    filters: Vec<char>,
+    /// Filtered ASCII characters, one bit per code (the usual case, checked without a scan).
+    ascii_filters: u128,
+    /// Filtered characters outside ASCII.
+    other_filters: Vec<char>,
     num_words: usize,
     max_length: usize,
     index: HashMap<String, i64>,
@@ -71,8 +74,18 @@ impl WordIndex {
                 "only lower = true and split = \" \" are supported".into(),
             ));
         }
+        let mut ascii_filters = 0u128;
+        let mut other_filters = Vec::new();
+        for c in vocab.filters.chars() {
+            if c.is_ascii() {
+                ascii_filters |= 1 << (c as u32);
+            } else {
+                other_filters.push(c);
+            }
+        }
         Ok(Self {
-            filters: vocab.filters.chars().collect(),
+            ascii_filters,
+            other_filters,
             num_words: vocab.num_words.unwrap_or(usize::MAX),
             max_length,
             index: vocab.word_index,
@@ -84,10 +97,14 @@ impl WordIndex {
     pub fn tokenize(&self, text: &str) -> Vec<i64> {
         // Rust's `to_lowercase` and Python's `str.lower` both apply full (multi-char) mappings and the
         // context-dependent final sigma, so they agree on the reference rows.
-        let lowered = text.to_lowercase();
+        let lowered = if text.is_ascii() {
+            text.to_ascii_lowercase()
+        } else {
+            text.to_lowercase()
+        };
         let filtered: String = lowered
             .chars()
-            .map(|c| if self.filters.contains(&c) { ' ' } else { c })
+            .map(|c| if self.is_filtered(c) { ' ' } else { c })
             .collect();
         let mut ids: Vec<i64> = filtered
             .split(' ')
@@ -109,17 +126,32 @@ impl WordIndex {
             .filter(|&id| id > 0 && (id as u64) < self.num_words as u64)
     }
 
+    fn is_filtered(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii_filters & (1 << (c as u32)) != 0
+        } else {
+            self.other_filters.contains(&c)
+        }
+    }
+
     /// Tokenises and left-pads every text to `max_length` with 0.
     pub fn encode_batch(&self, texts: &[String]) -> EncodedBatch {
+        let rows: Vec<Vec<i64>> = texts.iter().map(|t| self.tokenize(t)).collect();
+        self.pad(&rows)
+    }
+
+    /// Left-pads rows of ids (from [`WordIndex::tokenize`]) to `max_length` with 0.
+    pub fn pad(&self, rows: &[Vec<i64>]) -> EncodedBatch {
         let width = self.max_length;
-        let mut ids = vec![0i64; texts.len() * width];
-        for (row, text) in texts.iter().enumerate() {
-            let toks = self.tokenize(text);
+        let mut ids = vec![0i64; rows.len() * width];
+        for (row, toks) in rows.iter().enumerate() {
+            // Rows longer than the model's length keep their last ids, as `tokenize` does.
+            let toks = &toks[toks.len().saturating_sub(width)..];
             let start = row * width + (width - toks.len());
-            ids[start..start + toks.len()].copy_from_slice(&toks);
+            ids[start..start + toks.len()].copy_from_slice(toks);
         }
         EncodedBatch {
-            rows: texts.len(),
+            rows: rows.len(),
             width,
             ids,
             attention_mask: None,
@@ -132,8 +164,6 @@ impl WordIndex {
 #[derive(Clone)]
 pub struct HfTokenizer {
     inner: tokenizers::Tokenizer,
-    /// The same tokenizer without padding (truncation only), for length-grouped batches.
-    unpadded: tokenizers::Tokenizer,
     pad_id: u32,
 }
 
@@ -163,14 +193,6 @@ impl HfTokenizer {
                 },
             },
         };
-        let mut unpadded = inner.clone();
-        unpadded.with_padding(None);
-        unpadded
-            .with_truncation(Some(tokenizers::TruncationParams {
-                max_length,
-                ..Default::default()
-            }))
-            .map_err(|e| invalid(e.to_string()))?;
         inner.with_padding(Some(tokenizers::PaddingParams {
             strategy: tokenizers::PaddingStrategy::BatchLongest,
             direction: tokenizers::PaddingDirection::Right,
@@ -185,11 +207,7 @@ impl HfTokenizer {
                 ..Default::default()
             }))
             .map_err(|e| invalid(e.to_string()))?;
-        Ok(Self {
-            inner,
-            unpadded,
-            pad_id,
-        })
+        Ok(Self { inner, pad_id })
     }
 
     /// Ids of one text including special tokens, truncated, without padding.
@@ -232,24 +250,18 @@ impl HfTokenizer {
 }
 
 impl HfTokenizer {
-    /// Tokenises a batch into groups of similar length, each padded only to its own longest row,
-    /// so short messages do not pay for the attention and feed-forward work of a long one's
-    /// padding. Rows are sorted by length and a group grows while its padded size stays within
-    /// [`MAX_PADDING`] of its real tokens. Returns each group with the input positions of its rows.
-    pub fn encode_grouped(
-        &self,
-        texts: &[String],
-    ) -> Result<Vec<(Vec<usize>, EncodedBatch)>, ClassifierError> {
-        let encs = self
-            .unpadded
-            .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
-            .map_err(|e| ClassifierError::Encode(e.to_string()))?;
-        let mut order: Vec<usize> = (0..encs.len()).collect();
-        order.sort_by_key(|&i| encs[i].get_ids().len());
+    /// Pads rows of ids (from [`HfTokenizer::tokenize`]) into groups of similar length, each
+    /// padded only to its own longest row, so short messages do not pay for the attention and
+    /// feed-forward work of a long one's padding. Rows are sorted by length and a group grows
+    /// while its padded size stays within [`MAX_PADDING`] of its real tokens. Returns each group
+    /// with the input positions of its rows.
+    pub fn pad_grouped(&self, rows: &[Vec<i64>]) -> Vec<(Vec<usize>, EncodedBatch)> {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| rows[i].len());
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut real = 0usize;
         for i in order {
-            let len = encs[i].get_ids().len();
+            let len = rows[i].len();
             // Sorted ascending: this row is the longest of the group it joins.
             let fits = groups.last().is_some_and(|g| {
                 let padded = (g.len() + 1) * len;
@@ -266,45 +278,37 @@ impl HfTokenizer {
                 }
             }
         }
-        Ok(groups
+        let pad_id = i64::from(self.pad_id);
+        groups
             .into_iter()
-            .map(|rows| {
-                let width = rows
-                    .iter()
-                    .map(|&i| encs[i].get_ids().len())
-                    .max()
-                    .unwrap_or(0);
-                let n = rows.len() * width;
-                let (mut ids, mut mask, mut types) = (
-                    Vec::with_capacity(n),
-                    Vec::with_capacity(n),
-                    Vec::with_capacity(n),
-                );
-                for &i in &rows {
-                    let e = &encs[i];
-                    let pad = width - e.get_ids().len();
-                    ids.extend(e.get_ids().iter().map(|&v| i64::from(v)));
-                    ids.extend(std::iter::repeat_n(i64::from(self.pad_id), pad));
-                    mask.extend(e.get_attention_mask().iter().map(|&v| i64::from(v)));
+            .map(|members| {
+                let width = members.iter().map(|&i| rows[i].len()).max().unwrap_or(0);
+                let n = members.len() * width;
+                let (mut ids, mut mask) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                for &i in &members {
+                    let row = &rows[i];
+                    let pad = width - row.len();
+                    ids.extend_from_slice(row);
+                    ids.extend(std::iter::repeat_n(pad_id, pad));
+                    mask.extend(std::iter::repeat_n(1, row.len()));
                     mask.extend(std::iter::repeat_n(0, pad));
-                    types.extend(e.get_type_ids().iter().map(|&v| i64::from(v)));
-                    types.extend(std::iter::repeat_n(0, pad));
                 }
                 let batch = EncodedBatch {
-                    rows: rows.len(),
+                    rows: members.len(),
                     width,
                     ids,
                     attention_mask: Some(mask),
-                    token_type_ids: Some(types),
+                    // One segment: every token is type 0.
+                    token_type_ids: Some(vec![0; n]),
                 };
-                (rows, batch)
+                (members, batch)
             })
-            .collect())
+            .collect()
     }
 }
 
 /// Largest padded size of a length group, relative to its real tokens (see
-/// [`HfTokenizer::encode_grouped`]). Measured on BERT-base with Davidson tweets in batches of 32:
+/// [`HfTokenizer::pad_grouped`]). Measured on BERT-base with Davidson tweets in batches of 32:
 /// docs/performance.md.
 pub const MAX_PADDING: f64 = 1.25;
 
@@ -357,19 +361,13 @@ impl TextTokenizer {
         }
     }
 
-    /// The batch as inference calls: one fixed-width batch for `word-index` models, groups of
-    /// similar length for transformers ([`HfTokenizer::encode_grouped`]); each with the input
-    /// positions of its rows.
-    pub fn encode_groups(
-        &self,
-        texts: &[String],
-    ) -> Result<Vec<(Vec<usize>, EncodedBatch)>, ClassifierError> {
+    /// Rows of ids (from [`TextTokenizer::tokenize`]) as inference calls: one fixed-width batch
+    /// for `word-index` models, groups of similar length for transformers
+    /// ([`HfTokenizer::pad_grouped`]); each with the input positions of its rows.
+    pub fn pad_groups(&self, rows: &[Vec<i64>]) -> Vec<(Vec<usize>, EncodedBatch)> {
         match self {
-            Self::Huggingface(h) if texts.len() > 1 => h.encode_grouped(texts),
-            _ => Ok(vec![(
-                (0..texts.len()).collect(),
-                self.encode_batch(texts)?,
-            )]),
+            Self::WordIndex(w) => vec![((0..rows.len()).collect(), w.pad(rows))],
+            Self::Huggingface(h) => h.pad_grouped(rows),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! so async callers never run the model on the runtime's threads.
 
 use super::engine::Engine;
-use super::normalize::Rules;
 use super::{ClassifierError, Scores};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -13,10 +12,11 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 /// Reply channel of one queued request.
 pub(crate) type Reply = oneshot::Sender<Result<Vec<Scores>, ClassifierError>>;
 
-/// One queued request: up to `max_batch` normalised texts and the queue permits it holds until
+/// One queued request: up to `max_batch` tokenised texts (normalised and tokenised by the
+/// caller, so this thread only pads and runs the model) and the queue permits it holds until
 /// answered.
 pub(crate) struct Job {
-    pub(crate) texts: Vec<String>,
+    pub(crate) rows: Vec<Vec<i64>>,
     pub(crate) reply: Reply,
     pub(crate) _permit: OwnedSemaphorePermit,
 }
@@ -94,7 +94,7 @@ pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, s
                 Err(_) => return,
             },
         };
-        let mut count = first.texts.len();
+        let mut count = first.rows.len();
         let mut jobs = vec![first];
         let deadline = Instant::now() + policy.max_wait;
         while count < policy.max_batch {
@@ -102,12 +102,12 @@ pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, s
                 break;
             };
             match rx.recv_timeout(left) {
-                Ok(job) if count + job.texts.len() > policy.max_batch => {
+                Ok(job) if count + job.rows.len() > policy.max_batch => {
                     carry = Some(job);
                     break;
                 }
                 Ok(job) => {
-                    count += job.texts.len();
+                    count += job.rows.len();
                     jobs.push(job);
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
@@ -118,24 +118,22 @@ pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, s
 }
 
 fn process(engine: &Engine, jobs: Vec<Job>, count: usize, stats: &Stats) {
-    let mut texts = Vec::with_capacity(count);
+    let mut rows = Vec::with_capacity(count);
     let mut sizes = Vec::with_capacity(jobs.len());
     let mut replies = Vec::with_capacity(jobs.len());
     let mut permits = Vec::with_capacity(jobs.len());
     for job in jobs {
-        sizes.push(job.texts.len());
-        texts.extend(job.texts);
+        sizes.push(job.rows.len());
+        rows.extend(job.rows);
         replies.push(job.reply);
         permits.push(job._permit);
     }
-    // A panic inside tokenisation or the runtime must not kill the only worker thread: the
-    // batch fails, later messages are still classified.
+    // A panic inside the runtime must not kill the only worker thread: the batch fails, later
+    // messages are still classified.
     let started = Instant::now();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // Texts arrive normalised (`Classifier::classify_batch`).
-        engine.infer(&texts, &Rules::NONE)
-    }))
-    .unwrap_or_else(|_| Err(ClassifierError::Runtime("inference panicked".into())));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.infer_tokens(&rows)))
+            .unwrap_or_else(|_| Err(ClassifierError::Runtime("inference panicked".into())));
     stats.record(&result, count);
     if let Some(observe) = stats.observer.get() {
         observe(count, started.elapsed());

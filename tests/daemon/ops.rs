@@ -273,9 +273,12 @@ async fn two_processes_split_the_shards_and_share_strikes_and_incidents() {
     assert!(!p1.logs().contains("moderation action"));
 
     // /mod status in one process lists the other's shard (heartbeats in Redis).
-    let admin = Author::new(600_000_000_000_000_901, "admin");
+    // Each attempt comes from another admin: retries must not run into the per-user command limit.
+    let attempt = std::sync::atomic::AtomicU64::new(0);
     let status = p1
         .eventually("status lists the other process", || async {
+            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let admin = Author::new(600_000_000_000_000_901 + n, "admin");
             let before = fake.requests_to("POST", "/interactions/*/*/callback").len();
             fake.dispatch(
                 "INTERACTION_CREATE",
