@@ -11,11 +11,16 @@ import os
 
 
 def crit(root, path, batch):
-    """Messages/s from criterion's mean time per iteration of a benchmark processing `batch` messages."""
-    f = os.path.join(root, *path.split("/"), "new", "estimates.json")
+    """Messages/s from criterion's mean time per iteration; an iteration processes the messages its
+    declared throughput names (a whole pass over the set), or `batch` when it declares none."""
+    d = os.path.join(root, *path.split("/"), "new")
+    f = os.path.join(d, "estimates.json")
     if not os.path.exists(f):
         return None
     ns = json.load(open(f))["mean"]["point_estimate"]
+    meta = os.path.join(d, "benchmark.json")
+    if os.path.exists(meta):
+        batch = (json.load(open(meta)).get("throughput") or {}).get("Elements", batch)
     return batch * 1e9 / ns
 
 
