@@ -19,14 +19,6 @@ import sys
 import tomllib
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--in", dest="src", required=True, help="model directory with model.toml")
@@ -59,7 +51,8 @@ def main():
             shutil.copy2(src, os.path.join(args.out, name))
     out_weights = os.path.join(args.out, weights)
     quantize_dynamic(os.path.join(args.src, weights), out_weights, weight_type=QuantType.QInt8)
-    digest = sha256(out_weights)
+    with open(out_weights, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
 
     with open(manifest_path, encoding="utf-8") as f:
         text = f.read()
