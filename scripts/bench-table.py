@@ -4,10 +4,15 @@ baselines (JSON written by scripts/bench-python.py) and criterion's estimates of
 `cargo bench --bench classifier` and `--bench pipeline`. Standard library only.
 
     python3 scripts/bench-table.py --python target/bench-python.json --criterion target/criterion
+
+With several rounds (scripts/bench-compare.sh --rounds N: Python and Rust measured alternately),
+give one --python and one --criterion per round, in the same order: each ratio is then the median
+of the per-round ratios, with their range, and the rates are medians.
 """
 import argparse
 import json
 import os
+import statistics
 
 
 def crit(root, path, batch):
@@ -26,32 +31,51 @@ def crit(root, path, batch):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--python", required=True)
-    ap.add_argument("--criterion", required=True)
+    ap.add_argument("--python", required=True, nargs="+", help="bench-python.py JSON, one per round")
+    ap.add_argument("--criterion", required=True, nargs="+", help="criterion directory, one per round")
+    ap.add_argument("--pipeline", help="criterion directory holding per_message_path (default: the last --criterion)")
     args = ap.parse_args()
-    py = json.load(open(args.python)) if os.path.exists(args.python) else {}
-    c = args.criterion
+    if len(args.python) != len(args.criterion):
+        ap.error(f"{len(args.python)} --python files but {len(args.criterion)} --criterion directories: give one of each per round")
+    rounds = [
+        (json.load(open(py)) if os.path.exists(py) else {}, c) for py, c in zip(args.python, args.criterion)
+    ]
 
     def p(key):
-        return (py.get(key) or {}).get("messages_per_s")
+        return lambda py, c: (py.get(key) or {}).get("messages_per_s")
+
+    def ours(key, b):
+        return lambda py, c: crit(c, key, b)
 
     rows = []
 
-    def row(what, ours, ours_name, base, base_name, target=""):
-        ratio = f"**{ours / base:.2f}×**" if ours and base else "–"
+    def row(what, ours_fn, ours_name, base_fn, base_name, target=""):
+        pairs = [(ours_fn(py, c), base_fn(py, c)) for py, c in rounds]
+        pairs = [(o, b) for o, b in pairs if o and b]
         fmt = lambda v: f"{v:,.1f}" if v else "–"  # noqa: E731
-        rows.append(f"| {what} | {ratio} | {fmt(ours)} ({ours_name}) | {fmt(base)} ({base_name}) | {target} |")
+        if not pairs:
+            rows.append(f"| {what} | – | – ({ours_name}) | – ({base_name}) | {target} |")
+            return
+        ratios = [o / b for o, b in pairs]
+        ratio = f"**{statistics.median(ratios):.2f}×**"
+        if len(ratios) > 1:
+            ratio += f" ({min(ratios):.2f}–{max(ratios):.2f}, {len(ratios)} rounds)"
+        o = statistics.median(o for o, _ in pairs)
+        b = statistics.median(b for _, b in pairs)
+        rows.append(f"| {what} | {ratio} | {fmt(o)} ({ours_name}) | {fmt(b)} ({base_name}) | {target} |")
 
     for b in (1, 32):
-        ours = crit(c, f"bundled/classify/{b}", b)
-        row(f"bundled model, batch {b}: ours vs tox-block Keras `make_predictions`", ours, f"bundled/classify/{b}", p(f"keras/{b}"), f"keras/{b}", "≥ 10×")
-        row(f"bundled model, batch {b}: ours vs Keras `model.predict` on pre-tokenised ids", ours, f"bundled/classify/{b}", p(f"keras_model/{b}"), f"keras_model/{b}", "")
-        row(f"bundled model, batch {b}: ours vs Python onnxruntime + Python tokenising", ours, f"bundled/classify/{b}", p(f"ort_bundled/{b}"), f"ort_bundled/{b}", "≥ 1×")
+        mine = ours(f"bundled/classify/{b}", b)
+        row(f"bundled model, batch {b}: ours vs tox-block Keras `make_predictions`", mine, f"bundled/classify/{b}", p(f"keras/{b}"), f"keras/{b}", "≥ 10×")
+        row(f"bundled model, batch {b}: ours vs Keras `model.predict` on pre-tokenised ids", mine, f"bundled/classify/{b}", p(f"keras_model/{b}"), f"keras_model/{b}", "")
+        row(f"bundled model, batch {b}: ours vs Python onnxruntime + Python tokenising", mine, f"bundled/classify/{b}", p(f"ort_bundled/{b}"), f"ort_bundled/{b}", "≥ 1×")
     for b in (1, 32):
-        row(f"BERT-base fp32, batch {b}: ours vs Detoxify (torch)", crit(c, f"bert-base-fp32/classify/{b}", b), f"bert-base-fp32/classify/{b}", p(f"detoxify/{b}"), f"detoxify/{b}", "≥ 2×")
-        row(f"BERT-base int8, batch {b}: ours vs Detoxify (torch fp32)", crit(c, f"bert-base-int8/classify/{b}", b), f"bert-base-int8/classify/{b}", p(f"detoxify/{b}"), f"detoxify/{b}", "> fp32 ratio")
-        row(f"BERT-base fp32, batch {b}: ours vs Python onnxruntime (fp32)", crit(c, f"bert-base-fp32/classify/{b}", b), f"bert-base-fp32/classify/{b}", p(f"ort_bert_fp32/{b}"), f"ort_bert_fp32/{b}", "")
-        row(f"BERT-base int8, batch {b}: ours vs Python onnxruntime (int8)", crit(c, f"bert-base-int8/classify/{b}", b), f"bert-base-int8/classify/{b}", p(f"ort_bert_int8/{b}"), f"ort_bert_int8/{b}", "")
+        fp32, int8 = ours(f"bert-base-fp32/classify/{b}", b), ours(f"bert-base-int8/classify/{b}", b)
+        row(f"BERT-base fp32, batch {b}: ours vs Detoxify (torch)", fp32, f"bert-base-fp32/classify/{b}", p(f"detoxify/{b}"), f"detoxify/{b}", "≥ 2×")
+        row(f"BERT-base int8, batch {b}: ours vs Detoxify (torch fp32)", int8, f"bert-base-int8/classify/{b}", p(f"detoxify/{b}"), f"detoxify/{b}", "> fp32 ratio")
+        row(f"BERT-base fp32, batch {b}: ours vs Python onnxruntime (fp32)", fp32, f"bert-base-fp32/classify/{b}", p(f"ort_bert_fp32/{b}"), f"ort_bert_fp32/{b}", "")
+        row(f"BERT-base int8, batch {b}: ours vs Python onnxruntime (int8)", int8, f"bert-base-int8/classify/{b}", p(f"ort_bert_int8/{b}"), f"ort_bert_int8/{b}", "")
+    c = args.pipeline or args.criterion[-1]
     full = crit(c, "per_message_path/full/32", 32)
     raw = crit(c, "per_message_path/raw_ort/32", 32)
     over = f"**{(raw / full - 1) * 100:+.1f} %**" if full and raw else "–"
