@@ -160,7 +160,7 @@ impl WordIndex {
     }
 }
 
-/// A Hugging Face `tokenizer.json`, truncating to `max_length` and padding to the batch's longest text.
+/// A Hugging Face `tokenizer.json`, truncating to `max_length`; batches are padded on the right.
 #[derive(Clone)]
 pub struct HfTokenizer {
     inner: tokenizers::Tokenizer,
@@ -174,7 +174,7 @@ impl std::fmt::Debug for HfTokenizer {
 }
 
 impl HfTokenizer {
-    /// Loads `tokenizer.json` and configures truncation and batch-longest padding.
+    /// Loads `tokenizer.json` and configures truncation to `max_length`.
     pub fn from_file(path: &Path, max_length: usize) -> Result<Self, ClassifierError> {
         let invalid = |message: String| ClassifierError::Tokenizer {
             path: path.to_path_buf(),
@@ -183,24 +183,15 @@ impl HfTokenizer {
         let mut inner =
             tokenizers::Tokenizer::from_file(path).map_err(|e| invalid(e.to_string()))?;
         // Keep the file's padding token if it declares one; otherwise BERT's conventional [PAD].
-        let (pad_id, pad_token) = match inner.get_padding() {
-            Some(p) => (p.pad_id, p.pad_token.clone()),
-            None => match inner.token_to_id("[PAD]") {
-                Some(id) => (id, "[PAD]".to_string()),
-                None => match inner.token_to_id("<pad>") {
-                    Some(id) => (id, "<pad>".to_string()),
-                    None => (0, "[PAD]".to_string()),
-                },
-            },
+        // Padding itself is ours (`pad_rows`): the tokenizer only truncates.
+        let pad_id = match inner.get_padding() {
+            Some(p) => p.pad_id,
+            None => ["[PAD]", "<pad>"]
+                .iter()
+                .find_map(|t| inner.token_to_id(t))
+                .unwrap_or(0),
         };
-        inner.with_padding(Some(tokenizers::PaddingParams {
-            strategy: tokenizers::PaddingStrategy::BatchLongest,
-            direction: tokenizers::PaddingDirection::Right,
-            pad_to_multiple_of: None,
-            pad_id,
-            pad_type_id: 0,
-            pad_token,
-        }));
+        inner.with_padding(None);
         inner
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length,
@@ -221,31 +212,36 @@ impl HfTokenizer {
 
     /// Tokenises a batch, padded to its longest row.
     pub fn encode_batch(&self, texts: &[String]) -> Result<EncodedBatch, ClassifierError> {
-        let encs = self
-            .inner
-            .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
-            .map_err(|e| ClassifierError::Encode(e.to_string()))?;
-        let width = encs.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(encs.len() * width);
-        let mut mask = Vec::with_capacity(encs.len() * width);
-        let mut types = Vec::with_capacity(encs.len() * width);
-        for e in &encs {
-            if e.get_ids().len() != width {
-                return Err(ClassifierError::Encode(
-                    "tokenizer returned rows of different lengths".into(),
-                ));
-            }
-            ids.extend(e.get_ids().iter().map(|&i| i64::from(i)));
-            mask.extend(e.get_attention_mask().iter().map(|&i| i64::from(i)));
-            types.extend(e.get_type_ids().iter().map(|&i| i64::from(i)));
+        let rows = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let all: Vec<usize> = (0..rows.len()).collect();
+        Ok(self.pad_rows(rows.as_slice(), &all))
+    }
+
+    /// The rows `members` of `rows`, right-padded with the padding id to the longest of them.
+    fn pad_rows(&self, rows: &[Vec<i64>], members: &[usize]) -> EncodedBatch {
+        let pad_id = i64::from(self.pad_id);
+        let width = members.iter().map(|&i| rows[i].len()).max().unwrap_or(0);
+        let n = members.len() * width;
+        let (mut ids, mut mask) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for &i in members {
+            let row = &rows[i];
+            let pad = width - row.len();
+            ids.extend_from_slice(row);
+            ids.extend(std::iter::repeat_n(pad_id, pad));
+            mask.extend(std::iter::repeat_n(1, row.len()));
+            mask.extend(std::iter::repeat_n(0, pad));
         }
-        Ok(EncodedBatch {
-            rows: encs.len(),
+        EncodedBatch {
+            rows: members.len(),
             width,
             ids,
             attention_mask: Some(mask),
-            token_type_ids: Some(types),
-        })
+            // One segment: every token is type 0.
+            token_type_ids: Some(vec![0; n]),
+        }
     }
 }
 
@@ -278,29 +274,10 @@ impl HfTokenizer {
                 }
             }
         }
-        let pad_id = i64::from(self.pad_id);
         groups
             .into_iter()
             .map(|members| {
-                let width = members.iter().map(|&i| rows[i].len()).max().unwrap_or(0);
-                let n = members.len() * width;
-                let (mut ids, mut mask) = (Vec::with_capacity(n), Vec::with_capacity(n));
-                for &i in &members {
-                    let row = &rows[i];
-                    let pad = width - row.len();
-                    ids.extend_from_slice(row);
-                    ids.extend(std::iter::repeat_n(pad_id, pad));
-                    mask.extend(std::iter::repeat_n(1, row.len()));
-                    mask.extend(std::iter::repeat_n(0, pad));
-                }
-                let batch = EncodedBatch {
-                    rows: members.len(),
-                    width,
-                    ids,
-                    attention_mask: Some(mask),
-                    // One segment: every token is type 0.
-                    token_type_ids: Some(vec![0; n]),
-                };
+                let batch = self.pad_rows(rows, &members);
                 (members, batch)
             })
             .collect()
