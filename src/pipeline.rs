@@ -11,13 +11,12 @@
 
 use crate::behaviour::{
     decay, fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook,
-    MemberStanding, MessageFacts, RecentMessage,
+    MemberStanding, MessageFacts, RecentMessage, StandingStore, StandingStoreError,
 };
 use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
 use crate::classifier::{Classifier, ClassifierError, Scores};
 use crate::decision::{decide, Decision, DecisionInput, Policy};
 use crate::state::WindowStore;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -94,29 +93,6 @@ pub struct Outcome {
     pub decision: Decision,
     /// Incident changes this message caused.
     pub incidents: Vec<IncidentUpdate>,
-}
-
-/// Why a standing could not be loaded or saved.
-#[derive(Debug, thiserror::Error)]
-#[error("member standing store: {0}")]
-pub struct StandingStoreError(pub String);
-
-/// Where member standings persist between runs (the daemon implements it over Postgres).
-#[async_trait]
-pub trait StandingStore: Send + Sync {
-    /// The stored standing, if any.
-    async fn load(
-        &self,
-        guild_id: u64,
-        user_id: u64,
-    ) -> Result<Option<MemberStanding>, StandingStoreError>;
-    /// Stores a standing after it changed.
-    async fn save(
-        &self,
-        guild_id: u64,
-        user_id: u64,
-        standing: &MemberStanding,
-    ) -> Result<(), StandingStoreError>;
 }
 
 /// Why a message or join could not be processed.

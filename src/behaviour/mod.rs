@@ -1,10 +1,12 @@
 //! Behaviour scoring: the classifier's label probabilities, the member's recent history and
-//! standing → one score in [0, 1] with the factors that produced it. Pure logic, no I/O.
+//! standing → one score in [0, 1] with the factors that produced it. Pure logic, no I/O; the
+//! [`StandingStore`] trait is where a caller plugs in persistence.
 
 mod book;
 mod fingerprint;
 mod score;
 mod standing;
+mod store;
 
 pub use book::{MemberBook, MemberKey};
 pub use fingerprint::{fingerprint, normalise};
@@ -16,6 +18,7 @@ pub use score::{
 pub use standing::{
     decay, MemberStanding, MessageRecord, RecentMessage, Strike, MESSAGE_RECORDS, RECENT_MESSAGES,
 };
+pub use store::{StandingStore, StandingStoreError};
 
 /// Discord's epoch (2015-01-01) in ms since the Unix epoch.
 pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;

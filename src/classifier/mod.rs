@@ -6,7 +6,6 @@
 
 mod engine;
 mod error;
-mod manifest;
 mod normalize;
 pub mod runtime;
 mod scores;
@@ -17,7 +16,8 @@ mod worker;
 pub use worker::BatchObserver;
 
 pub use error::ClassifierError;
-pub use manifest::{
+// The manifest format is its own top-level module so configuration validation can read it.
+pub use crate::manifest::{
     IdType, IoSpec, Manifest, ManifestError, OutputKind, TokenizerKind, TokenizerSpec,
     MANIFEST_FILE,
 };

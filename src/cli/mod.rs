@@ -3,6 +3,7 @@
 mod audit;
 mod classify;
 mod config_cmd;
+mod db;
 mod evaluate;
 mod migrate;
 mod privacy;

@@ -1,28 +1,14 @@
 //! `usmca-bot privacy forget --user ID [--guild ID]`.
 
-use super::migrate::{connect, runtime};
+use super::db::with_storage;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Forgets a user and prints what was removed.
 pub fn forget(path: Option<&Path>, user: u64, guild: Option<u64>) -> ExitCode {
-    let config = match super::load_config(path) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let storage = match connect(&config).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+    with_storage(path, |storage| async move {
         // Run from the command line by the operator: the actor is recorded as the bot (None).
-        let result = storage.forget_user(user, guild, None).await;
-        storage.close().await;
-        match result {
+        match storage.forget_user(user, guild, None).await {
             Ok(r) => {
                 let scope = guild.map_or("all guilds".to_string(), |g| format!("guild {g}"));
                 println!(

@@ -39,7 +39,10 @@ pub fn run(path: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(crate::daemon::serve(live));
+    let result = rt.block_on(async {
+        let daemon = crate::daemon::build(live).await?;
+        daemon.run(crate::daemon::wait_for_signal()).await
+    });
     // Tasks still running (e.g. a shard stuck past the deadline) must not hold the exit.
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {

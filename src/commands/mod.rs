@@ -3,15 +3,17 @@
 //!
 //! - [`moderator`]: `/mod status | history | case | pardon | config show | config set | dryrun`.
 //! - [`appeals`]: Appeal button → modal → review post → Approve / Deny; mod-log Reverse / Confirm.
-//! - [`settings`]: what `/mod config set` accepts (pure).
-//! - [`reply`]: answering within 3 seconds (deferring when the work takes longer).
+//! - [`reply`]: answering within 3 seconds (deferring when the work takes longer), split into
+//!   several messages when the answer is longer than one.
+//!
+//! A front end only: each handler parses the interaction, calls the
+//! [`Moderation`] service and renders its answer.
 
 pub mod appeals;
 pub mod moderator;
 pub mod reply;
-pub mod settings;
 
-use crate::daemon::Bot;
+use crate::moderation::{Access, Moderation};
 use serenity::all::{
     CommandOptionType, CommandType, Context, CreateCommand, CreateCommandOption, GuildId, Http,
     Interaction, Member, Permissions,
@@ -106,65 +108,25 @@ pub async fn install(http: &Http, guild: GuildId) -> serenity::Result<()> {
     guild.set_commands(http, definitions()).await.map(drop)
 }
 
-/// What the invoker may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// A member without moderator rights.
-    Member,
-    /// Manage Messages, a configured moderator role, or better.
-    Moderator,
-    /// Administrator or Manage Server.
-    Admin,
-}
-
-/// The invoker's access: Discord permissions, plus the configured moderator roles.
-pub fn access(bot: &Bot, guild_id: u64, member: Option<&Member>) -> Access {
+/// The invoker's access in `guild_id`, from the member the interaction carries.
+pub fn access(service: &Moderation, guild_id: u64, member: Option<&Member>) -> Access {
     let Some(m) = member else {
         return Access::Member;
     };
-    let perms = m.permissions.unwrap_or(Permissions::empty());
-    if perms.administrator() || perms.manage_guild() {
-        return Access::Admin;
-    }
-    let cfg = bot.cfg();
-    let extra = bot
-        .guilds
-        .get(guild_id)
-        .settings
-        .moderator_roles
-        .unwrap_or_default();
-    let by_role = m
-        .roles
-        .iter()
-        .any(|r| cfg.discord.moderator_roles.contains(&r.get()) || extra.contains(&r.get()));
-    if perms.manage_messages() || perms.moderate_members() || by_role {
-        Access::Moderator
-    } else {
-        Access::Member
-    }
-}
-
-/// Takes one of the invoker's command tokens (`limits.commands_per_minute`).
-pub async fn within_rate(bot: &Bot, user: u64) -> bool {
-    let per_minute = bot.cfg().limits.commands_per_minute.max(1);
-    let now = chrono::Utc::now().timestamp_millis();
-    crate::state::WindowStore::take_token(
-        &*bot.state,
-        &format!("cmd:{user}"),
-        per_minute,
-        per_minute,
-        now,
+    let roles: Vec<u64> = m.roles.iter().map(|r| r.get()).collect();
+    service.access(
+        guild_id,
+        m.permissions.unwrap_or(Permissions::empty()),
+        &roles,
     )
-    .await
-    .unwrap_or(true)
 }
 
 /// Routes one interaction.
-pub async fn dispatch(bot: &Arc<Bot>, ctx: &Context, interaction: Interaction) {
+pub async fn dispatch(service: &Arc<Moderation>, ctx: &Context, interaction: Interaction) {
     match interaction {
-        Interaction::Command(c) => moderator::on_command(bot, ctx, c).await,
-        Interaction::Component(c) => appeals::on_component(bot, ctx, c).await,
-        Interaction::Modal(m) => appeals::on_modal(bot, ctx, m).await,
+        Interaction::Command(c) => moderator::on_command(service, ctx, c).await,
+        Interaction::Component(c) => appeals::on_component(service, ctx, c).await,
+        Interaction::Modal(m) => appeals::on_modal(service, ctx, m).await,
         _ => {}
     }
 }

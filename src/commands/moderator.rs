@@ -1,16 +1,15 @@
 //! `/mod …` and "Check toxicity".
 
 use super::reply::{answer, Target};
-use super::{access, settings, within_rate, Access, CHECK_TOXICITY};
-use crate::daemon::Bot;
+use super::{access, CHECK_TOXICITY};
+use crate::domain::{setting_keys, Case, CaseAction};
 use crate::enforcement::modlog::top_scores;
-use crate::storage::Case;
+use crate::moderation::{Access, Moderation, StatusSummary};
 use serenity::all::{
     CommandDataOption, CommandDataOptionValue, CommandInteraction, Context, ResolvedTarget,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A parsed `/mod` invocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +73,7 @@ pub fn parse(options: &[CommandDataOption]) -> Result<ModCommand, String> {
             .ok_or_else(|| need("case")),
         "dryrun" => {
             let s = string(sub, "state").ok_or_else(|| need("state"))?;
-            settings::parse_bool(&s).map(ModCommand::DryRun)
+            setting_keys::parse_bool(&s).map(ModCommand::DryRun)
         }
         "config" => {
             let Some(inner) = sub.first() else {
@@ -99,15 +98,15 @@ pub fn parse(options: &[CommandDataOption]) -> Result<ModCommand, String> {
 }
 
 /// Handles a slash or context-menu command.
-pub async fn on_command(bot: &Arc<Bot>, ctx: &Context, c: CommandInteraction) {
+pub async fn on_command(service: &Arc<Moderation>, ctx: &Context, c: CommandInteraction) {
     let user = c.user.id.get();
     let Some(guild_id) = c.guild_id.map(|g| g.get()) else {
         let text = "Moderation commands work inside a server.".to_string();
         answer(&ctx.http, Target::Command(&c), async move { text }).await;
         return;
     };
-    let who = access(bot, guild_id, c.member.as_deref());
-    if !within_rate(bot, user).await {
+    let who = access(service, guild_id, c.member.as_deref());
+    if !service.within_command_budget(user).await {
         let text = "You are sending commands too fast; try again in a minute.".to_string();
         answer(&ctx.http, Target::Command(&c), async move { text }).await;
         return;
@@ -115,11 +114,11 @@ pub async fn on_command(bot: &Arc<Bot>, ctx: &Context, c: CommandInteraction) {
     if c.data.name == CHECK_TOXICITY {
         let text = match c.data.target() {
             Some(ResolvedTarget::Message(m)) if who != Access::Member => {
-                let bot = bot.clone();
+                let service = service.clone();
                 let content = m.content.clone();
                 let author = m.author.id.get();
                 answer(&ctx.http, Target::Command(&c), async move {
-                    check_toxicity(&bot, author, &content).await
+                    check_toxicity(&service, author, &content).await
                 })
                 .await;
                 return;
@@ -131,26 +130,25 @@ pub async fn on_command(bot: &Arc<Bot>, ctx: &Context, c: CommandInteraction) {
         return;
     }
     let parsed = parse(&c.data.options);
-    let bot2 = bot.clone();
+    let service = service.clone();
     answer(&ctx.http, Target::Command(&c), async move {
         match parsed {
             Err(e) => e,
-            Ok(cmd) => run(&bot2, guild_id, user, who, cmd).await,
+            Ok(cmd) => run(&service, guild_id, user, who, cmd).await,
         }
     })
     .await;
 }
 
-async fn check_toxicity(bot: &Bot, author: u64, content: &str) -> String {
+async fn check_toxicity(service: &Moderation, author: u64, content: &str) -> String {
     if content.trim().is_empty() {
         return "That message has no text to check.".into();
     }
-    match bot.classifier.classify(content).await {
-        Ok(scores) => {
+    match service.check_text(content).await {
+        Ok((scores, model)) => {
             let json = serde_json::to_value(&scores).unwrap_or_default();
             format!(
-                "Scores for <@{author}>'s message ({}): {}",
-                bot.classifier.model_name(),
+                "Scores for <@{author}>'s message ({model}): {}",
                 top_scores(&json, 6)
             )
         }
@@ -159,7 +157,13 @@ async fn check_toxicity(bot: &Bot, author: u64, content: &str) -> String {
 }
 
 /// Runs a parsed `/mod` command for `user` in `guild_id`.
-pub async fn run(bot: &Arc<Bot>, guild_id: u64, user: u64, who: Access, cmd: ModCommand) -> String {
+pub async fn run(
+    service: &Moderation,
+    guild_id: u64,
+    user: u64,
+    who: Access,
+    cmd: ModCommand,
+) -> String {
     let admin_only = matches!(cmd, ModCommand::ConfigSet(..) | ModCommand::DryRun(_));
     if who == Access::Member {
         return "You need Manage Messages or a moderator role to use /mod.".into();
@@ -168,118 +172,112 @@ pub async fn run(bot: &Arc<Bot>, guild_id: u64, user: u64, who: Access, cmd: Mod
         return "Only administrators (Administrator or Manage Server) can change settings.".into();
     }
     match cmd {
-        ModCommand::Status => status(bot, guild_id).await,
-        ModCommand::History(member) => history(bot, guild_id, member).await,
-        ModCommand::Case(n) => match bot.storage.case(guild_id, n).await {
-            Ok(Some(c)) => describe_case(&c),
-            Ok(None) => format!("There is no case #{n} in this server."),
+        ModCommand::Status => render_status(&service.status(guild_id).await),
+        ModCommand::History(member) => history(service, guild_id, member).await,
+        ModCommand::Case(n) => match service.case(guild_id, n).await {
+            Ok(c) => describe_case(&c),
+            Err(crate::moderation::ServiceError::NotFound(m)) => m,
             Err(e) => format!("Could not read case #{n}: {e}"),
         },
         ModCommand::Pardon(n, reason) => {
             let why = reason.unwrap_or_else(|| "pardoned by a moderator".into());
-            match bot.reverse_case(guild_id, n, user, &why).await {
-                Ok(c) => format!(
+            match service.reverse_case(guild_id, n, user, &why).await {
+                Ok(r) => format!(
                     "Case #{n} ({}) against <@{}> is reversed{}.",
-                    c.action,
-                    c.user_id,
-                    match c.action {
-                        crate::storage::CaseAction::Timeout => " and the timeout lifted",
-                        crate::storage::CaseAction::Ban => " and the ban lifted",
+                    r.case.action,
+                    r.case.user_id,
+                    match r.case.action {
+                        CaseAction::Timeout => " and the timeout lifted",
+                        CaseAction::Ban => " and the ban lifted",
                         _ => "",
                     }
                 ),
                 Err(e) => format!("Could not reverse case #{n}: {e}"),
             }
         }
-        ModCommand::ConfigShow => config_show(bot, guild_id),
-        ModCommand::ConfigSet(key, value) => config_set(bot, guild_id, user, &key, &value).await,
+        ModCommand::ConfigShow => config_show(service, guild_id),
+        ModCommand::ConfigSet(key, value) => {
+            config_set(service, guild_id, user, &key, &value).await
+        }
         ModCommand::DryRun(on) => {
             let v = if on { "on" } else { "off" };
-            let out = config_set(bot, guild_id, user, "dry_run", v).await;
-            if out.starts_with("Set") {
-                format!(
+            match service.set_setting(guild_id, user, "dry_run", v).await {
+                Ok(_) => format!(
                     "Dry-run is {v}: {}",
                     if on {
                         "decisions are recorded and posted to the mod log, nothing is executed."
                     } else {
                         "the bot acts on its decisions."
                     }
-                )
-            } else {
-                out
+                ),
+                Err(e) => format!("Not changed: {e}"),
             }
         }
     }
 }
 
-async fn status(bot: &Bot, guild_id: u64) -> String {
+/// `/mod status` in words.
+fn render_status(s: &StatusSummary) -> String {
     let mut out = String::new();
-    let up = bot.started.elapsed().as_secs();
+    let up = s.uptime.as_secs();
     let _ = writeln!(
         out,
         "**usmca-bot** up {}h {}m · shards {} in this process",
         up / 3600,
         (up % 3600) / 60,
-        bot.shard_label
+        s.shard_label
     );
-    if let Some(sm) = bot.shards.get() {
-        let runners = sm.runners.lock().await;
-        let mut ids: Vec<_> = runners.keys().copied().collect();
-        ids.sort_by_key(|s| s.0);
-        for id in ids {
-            if let Some(info) = runners.get(&id) {
-                let latency = info
-                    .latency
-                    .map_or_else(|| "n/a".to_string(), |l| format!("{} ms", l.as_millis()));
-                let _ = writeln!(out, "· shard {}: {} (latency {latency})", id.0, info.stage);
-            }
-        }
+    for shard in &s.shards {
+        let latency = shard
+            .latency
+            .map_or_else(|| "n/a".to_string(), |l| format!("{} ms", l.as_millis()));
+        let _ = writeln!(
+            out,
+            "· shard {}: {} (latency {latency})",
+            shard.id, shard.stage
+        );
     }
-    for line in crate::daemon::heartbeat::other_processes(bot).await {
+    for line in &s.other_processes {
         let _ = writeln!(out, "· {line}");
     }
-    let h = bot.classifier.health();
-    let last = h
-        .last_success
-        .and_then(|t| t.elapsed().ok())
+    let m = &s.model;
+    let last = m
+        .since_last
         .map_or_else(|| "never".to_string(), |d| format!("{}s ago", d.as_secs()));
     let _ = writeln!(
         out,
         "Model `{}`: {} · queue {} · {} messages classified · last inference {last}",
-        bot.classifier.model_name(),
-        if h.loaded { "loaded" } else { "NOT loaded" },
-        h.queue_depth,
-        h.messages
+        m.name,
+        if m.loaded { "loaded" } else { "NOT loaded" },
+        m.queue_depth,
+        m.messages
     );
-    let t = Instant::now();
-    let pg = sqlx::query("SELECT 1").execute(bot.storage.pool()).await;
     let _ = writeln!(
         out,
         "Postgres: {}",
-        match pg {
-            Ok(_) => format!("ok ({} ms)", t.elapsed().as_millis()),
+        match &s.postgres {
+            Ok(t) => format!("ok ({} ms)", t.as_millis()),
             Err(e) => format!("FAILING: {e}"),
         }
     );
     let _ = writeln!(
         out,
         "Redis: {}",
-        if bot.state.is_degraded() {
-            "unreachable: using in-process windows (state is not shared between processes)"
-        } else {
+        if s.redis_ok {
             "ok"
+        } else {
+            "unreachable: using in-process windows (state is not shared between processes)"
         }
     );
-    let w = bot.writer_stats().await;
     let _ = writeln!(
         out,
         "Message writer: {} rows written, {} queued",
-        w.written, w.pending
+        s.writer.0, s.writer.1
     );
     let _ = writeln!(
         out,
         "Dry-run in this server: {}",
-        if bot.is_dry_run(guild_id) {
+        if s.dry_run {
             "ON (nothing is executed)"
         } else {
             "off"
@@ -288,8 +286,8 @@ async fn status(bot: &Bot, guild_id: u64) -> String {
     out
 }
 
-async fn history(bot: &Bot, guild_id: u64, member: u64) -> String {
-    let h = match bot.storage.member_history(guild_id, member, 10).await {
+async fn history(service: &Moderation, guild_id: u64, member: u64) -> String {
+    let h = match service.member_history(guild_id, member, 10).await {
         Ok(h) => h,
         Err(e) => return format!("Could not read the history of <@{member}>: {e}"),
     };
@@ -366,9 +364,8 @@ fn describe_case(c: &Case) -> String {
     out
 }
 
-fn config_show(bot: &Bot, guild_id: u64) -> String {
-    let view = bot.guilds.get(guild_id);
-    let eff = view.settings.effective(&bot.cfg());
+fn config_show(service: &Moderation, guild_id: u64) -> String {
+    let (view, eff) = service.effective_settings(guild_id);
     let chan = |c: Option<u64>| c.map_or_else(|| "not set".to_string(), |c| format!("<#{c}>"));
     let ids = |v: &[u64]| {
         if v.is_empty() {
@@ -401,7 +398,8 @@ fn config_show(bot: &Bot, guild_id: u64) -> String {
         ids(&eff.exemptions.roles),
         ids(&eff.exemptions.channels),
         ids(&eff.exemptions.users),
-        settings::KEYS
+        service
+            .settable_keys()
             .iter()
             .map(|(k, _)| *k)
             .collect::<Vec<_>>()
@@ -409,33 +407,17 @@ fn config_show(bot: &Bot, guild_id: u64) -> String {
     )
 }
 
-async fn config_set(bot: &Arc<Bot>, guild_id: u64, user: u64, key: &str, value: &str) -> String {
-    let mut s = bot.guilds.get(guild_id).settings;
-    if let Err(e) = settings::apply(&mut s, key, value) {
-        return format!("Not changed: {e}");
-    }
-    let cfg = bot.cfg();
-    match bot
-        .storage
-        .set_guild_settings(guild_id, &s, &cfg, Some(user))
-        .await
-    {
-        Ok(version) => {
-            bot.guilds.install(&bot.pipeline, &cfg, guild_id, None, s);
-            if let Some(r) = bot.state.redis() {
-                if let Err(e) = r.invalidate_guild_settings(guild_id).await {
-                    tracing::warn!(guild = guild_id, error = %e, "settings cache not invalidated");
-                }
-            }
-            format!("Set `{key}` = `{value}` (settings version {version}; recorded in the audit trail).")
-        }
-        Err(crate::storage::StorageError::Invalid(problems)) => format!(
-            "Not changed: {}",
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
+async fn config_set(
+    service: &Moderation,
+    guild_id: u64,
+    user: u64,
+    key: &str,
+    value: &str,
+) -> String {
+    match service.set_setting(guild_id, user, key, value).await {
+        Ok(change) => format!(
+            "Set `{key}` = `{value}` (settings version {}; recorded in the audit trail).",
+            change.version
         ),
         Err(e) => format!("Not changed: {e}"),
     }

@@ -328,7 +328,7 @@ pub fn validate(c: &Config) -> Vec<Problem> {
     }
 
     // Model and runtime.
-    match crate::classifier::Manifest::load(&c.model.dir) {
+    match crate::manifest::Manifest::load(&c.model.dir) {
         Ok(manifest) => {
             for label in c.behaviour.label_weights.keys() {
                 if !manifest.labels.iter().any(|l| l == label) {

@@ -1,38 +1,34 @@
-//! `usmca-bot run`: the Discord daemon.
+//! Start-up only: [`build`] assembles the daemon from the configuration (Postgres and its
+//! migrations, Redis or in-process windows, the model, the writers, the moderation service, the
+//! gateway client), and [`Daemon::run`] serves until the shutdown future the caller passes
+//! resolves (the binary passes [`wait_for_signal`]; a test or another front end its own).
 //!
-//! Start-up, in order: Postgres (migrations), Redis (or in-process windows), the model, the
-//! batched writers, the HTTP listener, then the gateway. Shutdown on SIGTERM/SIGINT: stop
-//! accepting events, finish the decisions in flight, drain the writers, close the shards, all
-//! within `shutdown.deadline`.
+//! Shutdown: stop accepting events, finish the decisions in flight, drain the writers, close
+//! the shards, all within `shutdown.deadline`.
 //!
-//! - [`bot`]: shared state and the flow of one event.
-//! - [`handler`]: serenity events → pipeline events.
-//! - [`guilds`]: per-guild settings and policies.
-//! - [`probes`]: readiness checks and gauges.
-//! - [`heartbeat`]: shard heartbeats shared through Redis.
+//! - [`tasks`]: the background work (incident ticker, settings follower, gauges, heartbeats).
+//! - [`probes`]: the readiness checks `/readyz` runs.
 
-pub mod bot;
-pub mod guilds;
-pub mod handler;
-pub mod heartbeat;
-pub mod probes;
-
-pub use bot::Bot;
+mod probes;
+mod tasks;
 
 use crate::classifier::Classifier;
 use crate::config::{LiveConfig, ShardSpec};
 use crate::decision::Policy;
-use crate::discord::http::{http_from_config, HttpSetupError};
+use crate::discord::client::{http_from_config, HttpSetupError};
 use crate::discord::rest::{RestClient, RestError};
 use crate::enforcement::Executor;
+use crate::gateway::Handler;
 use crate::http::{HttpError, HttpState};
+use crate::moderation::{Moderation, Parts};
 use crate::pipeline::Pipeline;
 use crate::state::ResilientState;
 use crate::storage::{MessageWriter, PgStandingStore, Storage, StorageError, WriterOptions};
 use crate::telemetry::Metrics;
 use serenity::all::GatewayIntents;
+use serenity::Client;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -81,15 +77,28 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
-/// Runs the daemon until SIGTERM/SIGINT (or the gateway fails).
-pub async fn serve(live: Arc<LiveConfig>) -> Result<(), DaemonError> {
+/// A daemon ready to run: everything built and connected, no event handled yet.
+pub struct Daemon {
+    live: Arc<LiveConfig>,
+    service: Arc<Moderation>,
+    client: Client,
+    handler: Handler,
+    standings: Arc<PgStandingStore>,
+    storage: Storage,
+    metrics: Arc<Metrics>,
+    shards: ShardSpec,
+    addr: SocketAddr,
+}
+
+/// Builds the daemon from the live configuration: connects Postgres (applying migrations when
+/// configured) and Redis, loads the model, starts the writers and builds the gateway client.
+pub async fn build(live: Arc<LiveConfig>) -> Result<Daemon, DaemonError> {
     let cfg = live.get();
     // The gateway client first: its `Http` (and rate limiter) is shared with the executor.
-    let handler = handler::Handler::default();
-    let mut client =
-        serenity::client::ClientBuilder::new_with_http(http_from_config(&cfg)?, intents())
-            .event_handler(handler.clone())
-            .await?;
+    let handler = Handler::default();
+    let client = serenity::client::ClientBuilder::new_with_http(http_from_config(&cfg)?, intents())
+        .event_handler(handler.clone())
+        .await?;
     let http = client.http.clone();
     let shards = ShardSpec::parse(&cfg.discord.shards).map_err(DaemonError::Shards)?;
     let addr: SocketAddr = cfg
@@ -98,7 +107,6 @@ pub async fn serve(live: Arc<LiveConfig>) -> Result<(), DaemonError> {
         .parse()
         .map_err(|_| DaemonError::HttpAddr(cfg.http.addr.clone()))?;
     let metrics = Arc::new(Metrics::new());
-    let shutdown = CancellationToken::new();
 
     let storage = Storage::open(&cfg.database).await?;
     let state = Arc::new(ResilientState::connect(&cfg.redis).await);
@@ -129,7 +137,7 @@ pub async fn serve(live: Arc<LiveConfig>) -> Result<(), DaemonError> {
         .with_standing_store(standings.clone()),
     );
     let writer = MessageWriter::spawn(storage.clone(), WriterOptions::from_config(&cfg.storage));
-    let rest = RestClient::new(http.clone())?.with_metrics(metrics.clone());
+    let rest = RestClient::new(http)?.with_metrics(metrics.clone());
     let executor = Executor::new(
         rest,
         storage.clone(),
@@ -138,132 +146,156 @@ pub async fn serve(live: Arc<LiveConfig>) -> Result<(), DaemonError> {
         cfg.limits.actions_per_minute,
         cfg.enforcement.ban_delete_messages.value(),
     );
-    let shard_label = cfg.discord.shards.clone();
-    let bot = Arc::new(Bot::new(
-        live.clone(),
-        pipeline.clone(),
+    let service = Arc::new(Moderation::new(Parts {
+        config: live.clone(),
+        pipeline,
         classifier,
-        storage.clone(),
+        storage: storage.clone(),
         state,
         writer,
         executor,
-        metrics.clone(),
-        shard_label,
-    ));
-
-    // Background work, all stopped by `shutdown`.
-    let http_state = HttpState::new(metrics.clone(), probes::all(&bot));
-    let http_task = {
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            crate::http::serve(addr, http_state, token, |a| {
-                tracing::info!(addr = %a, "health and metrics listening");
-            })
-            .await
-        })
-    };
-    let standings_task =
-        standings.spawn_flusher(cfg.storage.writer_flush.value(), shutdown.clone());
-    let retention_task = crate::storage::spawn_retention_task(
-        storage.clone(),
-        cfg.storage.content_retention.value(),
-        cfg.storage.purge_interval.value(),
-        shutdown.clone(),
-    );
-    let tick_task = spawn_incident_ticker(bot.clone(), shutdown.clone());
-    let gauges_task = probes::spawn_gauges(bot.clone(), shutdown.clone());
-    let settings_task = spawn_config_watch(bot.clone(), shutdown.clone());
-    #[cfg(unix)]
-    let sighup_task = crate::config::spawn_sighup_reloader(live.clone(), shutdown.clone())
-        .map_err(DaemonError::Signals)?;
-
-    // The gateway: events flow from here on.
-    handler.attach(bot.clone());
-    let _ = bot.shards.set(client.shard_manager.clone());
-    let heartbeat_task = heartbeat::spawn(bot.clone(), shutdown.clone());
-    let gateway = tokio::spawn(async move {
-        match shards {
-            ShardSpec::Auto => client.start_autosharded().await,
-            ShardSpec::Range { first, last, total } => {
-                client.start_shard_range(first..last + 1, total).await
-            }
-        }
-    });
-    let gateway_abort = gateway.abort_handle();
-
-    let signal = wait_for_signal();
-    let deadline = cfg.shutdown.deadline.value();
-    let stop = Instant::now();
-    let mut gateway = gateway;
-    let reason = tokio::select! {
-        s = signal => s.map(|name| format!("received {name}")).map_err(DaemonError::Signals)?,
-        r = &mut gateway => {
-            // The gateway ended on its own: report why, then shut down the rest cleanly.
-            let why = match r {
-                Ok(Ok(())) => "gateway closed".to_string(),
-                Ok(Err(e)) => format!("gateway failed: {e}"),
-                Err(e) => format!("gateway task ended: {e}"),
-            };
-            tracing::error!(reason = %why, "gateway stopped");
-            why
-        }
-    };
-    tracing::info!(%reason, deadline = ?deadline, "shutting down");
-    let finished = tokio::time::timeout(deadline, async {
-        // 1. No new events.
-        bot.closing.store(true, Ordering::Release);
-        // 2. Decisions in flight.
-        bot.tracker.close();
-        bot.tracker.wait().await;
-        // 3. Writers.
-        let writer = bot.writer.write().await.take();
-        if let Some(w) = writer {
-            match w.shutdown().await {
-                Ok(s) => tracing::info!(
-                    written = s.written,
-                    accepted = s.accepted,
-                    "message writer drained"
-                ),
-                Err(e) => tracing::error!(error = %e, "message writer lost rows at shutdown"),
-            }
-        }
-        shutdown.cancel();
-        let _ = standings_task.await;
-        // 4. Shards.
-        if let Some(sm) = bot.shards.get() {
-            sm.shutdown_all().await;
-        }
+        metrics: metrics.clone(),
+        shard_label: cfg.discord.shards.clone(),
+    }));
+    Ok(Daemon {
+        live,
+        service,
+        client,
+        handler,
+        standings,
+        storage,
+        metrics,
+        shards,
+        addr,
     })
-    .await;
-    if finished.is_err() {
-        tracing::error!(deadline = ?deadline, "shutdown deadline passed; exiting with work unfinished");
-    }
-    shutdown.cancel();
-    gateway_abort.abort();
-    for t in [
-        retention_task,
-        tick_task,
-        gauges_task,
-        settings_task,
-        heartbeat_task,
-    ] {
-        t.abort();
-    }
-    #[cfg(unix)]
-    sighup_task.abort();
-    let _ = tokio::time::timeout(Duration::from_secs(2), http_task).await;
-    storage.close().await;
-    tracing::info!(
-        accepted = bot.accepted.load(Ordering::Relaxed),
-        processed = bot.processed.load(Ordering::Relaxed),
-        took_ms = stop.elapsed().as_millis() as u64,
-        "shutdown complete"
-    );
-    Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT; returns its name.
-async fn wait_for_signal() -> std::io::Result<&'static str> {
+impl Daemon {
+    /// The moderation service, for front ends started beside the gateway.
+    pub fn service(&self) -> &Arc<Moderation> {
+        &self.service
+    }
+
+    /// Serves until `shutdown` resolves (its output names the reason, e.g. "received SIGTERM")
+    /// or the gateway stops, then shuts down within `shutdown.deadline`.
+    pub async fn run<S>(self, shutdown: S) -> Result<(), DaemonError>
+    where
+        S: Future<Output = String>,
+    {
+        let Daemon {
+            live,
+            service,
+            mut client,
+            handler,
+            standings,
+            storage,
+            metrics,
+            shards,
+            addr,
+        } = self;
+        let cfg = live.get();
+        let stop_tasks = CancellationToken::new();
+
+        // Background work, all stopped by `stop_tasks`.
+        let http_state = HttpState::new(metrics.clone(), probes::all(&service));
+        let http_task = {
+            let token = stop_tasks.clone();
+            tokio::spawn(async move {
+                crate::http::serve(addr, http_state, token, |a| {
+                    tracing::info!(addr = %a, "health and metrics listening");
+                })
+                .await
+            })
+        };
+        let standings_task =
+            standings.spawn_flusher(cfg.storage.writer_flush.value(), stop_tasks.clone());
+        let retention_task = crate::storage::spawn_retention_task(
+            storage.clone(),
+            cfg.storage.content_retention.value(),
+            cfg.storage.purge_interval.value(),
+            stop_tasks.clone(),
+        );
+        let mut background = tasks::spawn_all(&service, &stop_tasks);
+        #[cfg(unix)]
+        let sighup_task = crate::config::spawn_sighup_reloader(live.clone(), stop_tasks.clone())
+            .map_err(DaemonError::Signals)?;
+
+        // The gateway: events flow from here on.
+        handler.attach(service.clone());
+        service.attach_shards(client.shard_manager.clone());
+        background.push(tasks::spawn_heartbeats(&service, &stop_tasks));
+        let mut gateway = tokio::spawn(async move {
+            match shards {
+                ShardSpec::Auto => client.start_autosharded().await,
+                ShardSpec::Range { first, last, total } => {
+                    client.start_shard_range(first..last + 1, total).await
+                }
+            }
+        });
+        let gateway_abort = gateway.abort_handle();
+
+        let deadline = cfg.shutdown.deadline.value();
+        let reason = tokio::select! {
+            why = shutdown => why,
+            r = &mut gateway => {
+                // The gateway ended on its own: report why, then shut down the rest cleanly.
+                let why = match r {
+                    Ok(Ok(())) => "gateway closed".to_string(),
+                    Ok(Err(e)) => format!("gateway failed: {e}"),
+                    Err(e) => format!("gateway task ended: {e}"),
+                };
+                tracing::error!(reason = %why, "gateway stopped");
+                why
+            }
+        };
+        let stop = Instant::now();
+        tracing::info!(%reason, deadline = ?deadline, "shutting down");
+        let finished = tokio::time::timeout(deadline, async {
+            // 1. No new events, 2. decisions in flight, 3. writers.
+            service.drain().await;
+            stop_tasks.cancel();
+            let _ = standings_task.await;
+            // 4. Shards.
+            service.close_shards().await;
+        })
+        .await;
+        if finished.is_err() {
+            tracing::error!(deadline = ?deadline, "shutdown deadline passed; exiting with work unfinished");
+        }
+        stop_tasks.cancel();
+        gateway_abort.abort();
+        retention_task.abort();
+        for t in background {
+            t.abort();
+        }
+        #[cfg(unix)]
+        sighup_task.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(2), http_task).await;
+        storage.close().await;
+        let (accepted, processed) = service.counters();
+        tracing::info!(
+            accepted,
+            processed,
+            took_ms = stop.elapsed().as_millis() as u64,
+            "shutdown complete"
+        );
+        Ok(())
+    }
+}
+
+/// Waits for SIGTERM or SIGINT and says which arrived; the binary's shutdown future. When the
+/// handlers cannot be installed the daemon must not run unstoppable: it says so and stops.
+pub async fn wait_for_signal() -> String {
+    match signal_name().await {
+        Ok(name) => format!("received {name}"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot install signal handlers; stopping");
+            format!("cannot install signal handlers: {e}")
+        }
+    }
+}
+
+async fn signal_name() -> std::io::Result<&'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -279,59 +311,4 @@ async fn wait_for_signal() -> std::io::Result<&'static str> {
         tokio::signal::ctrl_c().await?;
         Ok("Ctrl-C")
     }
-}
-
-/// Closes quiet incidents every few seconds.
-fn spawn_incident_ticker(
-    bot: Arc<Bot>,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            match bot.pipeline.tick(chrono::Utc::now()).await {
-                Ok(updates) if !updates.is_empty() => bot.handle_incidents(&updates, None).await,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "incident tick failed"),
-            }
-        }
-    })
-}
-
-/// Applies reloaded configuration (SIGHUP) to the decision policies, and re-reads guild
-/// settings every 30 s so a change made through another process's `/mod config set` arrives.
-fn spawn_config_watch(bot: Arc<Bot>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut rx = bot.config.subscribe();
-        let mut refresh = tokio::time::interval(Duration::from_secs(30));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                changed = rx.changed() => {
-                    if changed.is_err() { break; }
-                    let cfg = rx.borrow_and_update().clone();
-                    match Policy::from_config(&cfg) {
-                        Ok(p) => {
-                            bot.pipeline.set_policy(p);
-                            bot.guilds.reapply(&bot.pipeline, &cfg);
-                            tracing::info!("decision policy updated from the reloaded configuration");
-                        }
-                        Err(e) => tracing::error!(error = %e, "reloaded configuration not applied to decisions"),
-                    }
-                }
-                _ = refresh.tick() => {
-                    let cfg = bot.cfg();
-                    for id in bot.guilds.ids() {
-                        if let Err(e) = bot.guilds.load(&bot.storage, &bot.pipeline, &cfg, id, None).await {
-                            tracing::debug!(guild = id, error = %e, "guild settings refresh failed");
-                        }
-                    }
-                }
-            }
-        }
-    })
 }

@@ -3,19 +3,24 @@
 //!
 //! - [`plan`]: pure: which calls, in which order, and the texts.
 //! - [`modlog`]: pure: the mod-log embed and its buttons.
+//! - [`incidents`]: an incident's response (alert, slow-mode, participant timeouts), recorded
+//!   before each call like every other action.
 //!
 //! Every action becomes a case and an audit row before anything is sent to Discord, so a crash
 //! mid-action leaves a `pending` case rather than an unexplained punishment. A refused call (403:
 //! missing permission, role hierarchy) fails the case with a note and is never retried.
 
+pub mod incidents;
 pub mod modlog;
 pub mod plan;
 
+pub use incidents::IncidentResponder;
 pub use plan::{ActRequest, Step};
 
 use crate::discord::rest::{OutgoingMessage, RestClient, RestError};
+use crate::domain::{Case, CaseAction, CaseStatus, NewCase};
 use crate::state::WindowStore;
-use crate::storage::{Case, CaseAction, CaseStatus, NewCase, Storage, StorageError};
+use crate::storage::{Storage, StorageError};
 use crate::telemetry::Metrics;
 use chrono::Utc;
 use serenity::model::id::{ChannelId, GuildId, MessageId, UserId};

@@ -3,7 +3,7 @@
 use super::plan::{human_duration, ActRequest};
 use crate::discord::limits::EmbedText;
 use crate::discord::rest::{Button, ButtonStyle, OutgoingMessage};
-use crate::storage::{CaseAction, CaseStatus};
+use crate::domain::{CaseAction, CaseStatus};
 
 /// `custom_id` prefix of the mod-log "Reverse" button; the case's database id follows.
 pub const REVERSE_PREFIX: &str = "case-reverse:";
@@ -133,6 +133,68 @@ pub fn parse_case_button(custom_id: &str) -> Option<(bool, i64)> {
         .parse()
         .ok()
         .map(|id| (false, id))
+}
+
+/// Appeal review button prefixes; the appeal id follows.
+pub const APPROVE_PREFIX: &str = "appeal-approve:";
+/// Deny button prefix.
+pub const DENY_PREFIX: &str = "appeal-deny:";
+
+/// What an appeal review button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewButton {
+    /// Approve appeal N.
+    Approve(i64),
+    /// Deny appeal N.
+    Deny(i64),
+}
+
+/// Reads an Approve / Deny button's `custom_id`.
+pub fn parse_review_button(custom_id: &str) -> Option<ReviewButton> {
+    let id = |prefix: &str| custom_id.strip_prefix(prefix)?.parse().ok();
+    id(APPROVE_PREFIX)
+        .map(ReviewButton::Approve)
+        .or_else(|| id(DENY_PREFIX).map(ReviewButton::Deny))
+}
+
+/// The post that puts an appeal before the moderators, with Approve and Deny.
+pub fn appeal_review_post(
+    appeal_id: i64,
+    case_no: i64,
+    action: CaseAction,
+    user: u64,
+    text: &str,
+    case_reason: &str,
+) -> OutgoingMessage {
+    OutgoingMessage {
+        content: String::new(),
+        embed: Some(EmbedText {
+            title: Some(format!("Appeal #{appeal_id} · case #{case_no} ({action})")),
+            description: Some(text.to_string()),
+            fields: vec![
+                ("Member".into(), format!("<@{user}> ({user})"), true),
+                ("Case reason".into(), case_reason.to_string(), false),
+            ],
+            footer: Some(
+                "Approve reverses the action; Deny keeps it. The member is told either way.".into(),
+            ),
+            author: None,
+        }),
+        embed_color: Some(0x34_98_DB),
+        buttons: vec![
+            Button {
+                label: "Approve".into(),
+                custom_id: format!("{APPROVE_PREFIX}{appeal_id}"),
+                style: ButtonStyle::Success,
+            },
+            Button {
+                label: "Deny".into(),
+                custom_id: format!("{DENY_PREFIX}{appeal_id}"),
+                style: ButtonStyle::Danger,
+            },
+        ],
+        mention_users: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What an action consists of on Discord, in which order, and what the member is told. Pure.
 
 use crate::decision::{Action, Decision};
-use crate::storage::CaseAction;
+use crate::domain::CaseAction;
 use std::time::Duration;
 
 /// One automatic or moderator action against a member, ready to execute.

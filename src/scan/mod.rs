@@ -1,10 +1,12 @@
 //! `scan`: classify and decide on every message of a chat export, offline (dry-run).
 
+pub mod driver;
 pub mod event;
 pub mod incidents;
 pub mod input;
 pub mod report;
 
+pub use driver::{scan_file, ScanError, ScanObserver, ScanOptions, ScanReport, StateMode};
 pub use event::to_event;
 pub use incidents::{IncidentLog, IncidentReport};
 pub use input::{read_export, Export, InputError, Malformed, ScanMessage};

@@ -1,9 +1,10 @@
 //! Redis-backed windows and buckets: each update is one Lua script, one atomic round trip.
-//! Also caches per-guild settings. Every key lives under `redis.key_prefix` and has a TTL.
+//! Also carries shard heartbeats and the settings-change announcements (pub/sub) that let every
+//! process apply a guild's new settings at once. Every key lives under `redis.key_prefix` and has
+//! a TTL.
 
 use super::{StateError, WindowSnapshot, WindowStore};
 use crate::config::RedisConfig;
-use crate::storage::GuildSettings;
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
@@ -19,8 +20,6 @@ static BUCKET: LazyLock<Script> =
 static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/claim.lua")));
 static ADD_NEW: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/window_add_new.lua")));
-static SETTINGS_CAS: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/settings_cas.lua")));
 
 /// Extra lifetime of a window key beyond its window, so a key never expires while in use.
 const WINDOW_TTL_SLACK_MS: i64 = 1_000;
@@ -72,11 +71,14 @@ impl ConnectionLike for Counted {
     }
 }
 
-/// Windows, buckets and the settings cache in Redis. Cheap to clone; reconnects by itself.
+/// Windows, buckets, heartbeats and settings announcements in Redis. Cheap to clone; reconnects by itself.
 #[derive(Clone)]
 pub struct RedisState {
     conn: Counted,
     prefix: String,
+    // Pub/sub needs a connection of its own; the manager's is for commands.
+    client: redis::Client,
+    timeouts: RedisTimeouts,
 }
 
 fn err(e: redis::RedisError) -> StateError {
@@ -102,21 +104,14 @@ impl RedisState {
             .set_response_timeout(timeouts.response)
             .set_number_of_retries(1)
             .set_max_delay(200);
-        let inner = ConnectionManager::new_with_config(client, manager_cfg)
+        let inner = ConnectionManager::new_with_config(client.clone(), manager_cfg)
             .await
             .map_err(err)?;
         let mut conn = Counted {
             inner,
             trips: Arc::new(AtomicU64::new(0)),
         };
-        for script in [
-            &*TOUCH,
-            &*PEEK,
-            &*BUCKET,
-            &*SETTINGS_CAS,
-            &*CLAIM,
-            &*ADD_NEW,
-        ] {
+        for script in [&*TOUCH, &*PEEK, &*BUCKET, &*CLAIM, &*ADD_NEW] {
             script
                 .prepare_invoke()
                 .load_async(&mut conn)
@@ -127,6 +122,8 @@ impl RedisState {
         Ok(Self {
             conn,
             prefix: cfg.key_prefix.clone(),
+            client,
+            timeouts,
         })
     }
 
@@ -156,68 +153,48 @@ impl RedisState {
         format!("{}b:{key}", self.prefix)
     }
 
-    fn settings_key(&self, guild_id: u64) -> String {
-        format!("{}guild:{guild_id}:settings", self.prefix)
+    fn settings_channel(&self) -> String {
+        format!("{}settings-changed", self.prefix)
     }
 
-    /// Cached settings of a guild with their version, or `None` on a miss. An entry this build
-    /// cannot read is deleted and reported as a miss.
-    pub async fn cached_guild_settings(
+    /// Announces that a guild's settings changed to `version`, so every process sharing this
+    /// Redis reloads them at once. Returns how many subscribers heard it.
+    pub async fn publish_settings_change(
         &self,
         guild_id: u64,
-    ) -> Result<Option<(GuildSettings, i64)>, StateError> {
-        let mut c = self.conn.clone();
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(self.settings_key(guild_id))
-            .query_async(&mut c)
-            .await
-            .map_err(err)?;
-        let Some(raw) = raw else { return Ok(None) };
-        #[derive(serde::Deserialize)]
-        struct Entry {
-            version: i64,
-            settings: GuildSettings,
-        }
-        match serde_json::from_str::<Entry>(&raw) {
-            Ok(e) => Ok(Some((e.settings, e.version))),
-            Err(_) => {
-                self.invalidate_guild_settings(guild_id).await?;
-                Ok(None)
-            }
-        }
-    }
-
-    /// Caches a guild's settings at `version` for `ttl`. An older version never replaces a newer one.
-    pub async fn cache_guild_settings(
-        &self,
-        guild_id: u64,
-        settings: &GuildSettings,
         version: i64,
-        ttl: Duration,
-    ) -> Result<(), StateError> {
-        let body = serde_json::json!({ "version": version, "settings": settings }).to_string();
-        // Compare-and-set in one round trip so a slow writer with stale data loses.
+    ) -> Result<u64, StateError> {
         let mut c = self.conn.clone();
-        let _: i64 = SETTINGS_CAS
-            .key(self.settings_key(guild_id))
-            .arg(body)
-            .arg(version)
-            .arg(ttl.as_millis().max(1) as u64)
-            .invoke_async(&mut c)
-            .await
-            .map_err(err)?;
-        Ok(())
-    }
-
-    /// Drops a guild's cached settings (call after changing them).
-    pub async fn invalidate_guild_settings(&self, guild_id: u64) -> Result<(), StateError> {
-        let mut c = self.conn.clone();
-        let _: i64 = redis::cmd("DEL")
-            .arg(self.settings_key(guild_id))
+        redis::cmd("PUBLISH")
+            .arg(self.settings_channel())
+            .arg(format!("{guild_id}:{version}"))
             .query_async(&mut c)
             .await
+            .map_err(err)
+    }
+
+    /// Subscribes to settings-change announcements: a stream of `(guild id, settings version)`
+    /// that ends when the subscription's connection drops (subscribe again then).
+    pub async fn settings_changes(
+        &self,
+    ) -> Result<impl futures::Stream<Item = (u64, i64)> + Send + Unpin + 'static, StateError> {
+        use futures::StreamExt;
+        let connect = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.subscribe(self.settings_channel()).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let pubsub = tokio::time::timeout(self.timeouts.connect, connect)
+            .await
+            .map_err(|_| StateError::Redis("timed out subscribing to settings changes".into()))?
             .map_err(err)?;
-        Ok(())
+        Ok(pubsub.into_on_message().filter_map(|msg| {
+            let change = msg
+                .get_payload::<String>()
+                .ok()
+                .and_then(|body| parse_settings_change(&body));
+            futures::future::ready(change)
+        }))
     }
 
     fn heartbeat_key(&self, shard: &str) -> String {
@@ -282,6 +259,12 @@ impl RedisState {
         }
         Ok(out)
     }
+}
+
+/// Reads a settings-change announcement, `GUILD:VERSION`.
+fn parse_settings_change(body: &str) -> Option<(u64, i64)> {
+    let (guild, version) = body.split_once(':')?;
+    Some((guild.parse().ok()?, version.parse().ok()?))
 }
 
 fn snapshot(reply: (u64, Vec<String>)) -> WindowSnapshot {

@@ -191,4 +191,16 @@ impl Storage {
         .await?;
         rows.iter().map(incident_from_row).collect()
     }
+
+    /// A guild's incidents that are still open, newest first.
+    pub async fn open_incidents(&self, guild_id: u64) -> Result<Vec<Incident>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM brigade_incidents
+             WHERE guild_id = $1 AND closed_at IS NULL ORDER BY window_start DESC"
+        ))
+        .bind(db_id(guild_id))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(incident_from_row).collect()
+    }
 }

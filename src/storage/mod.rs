@@ -15,13 +15,11 @@ mod privacy;
 mod standings;
 mod writer;
 
-pub use appeals::{Appeal, AppealDecision, AppealStatus};
 pub use audit::{
     row_hash, verify_rows, AuditEvent, AuditRow, ChainFault, FaultKind,
     VerifyError as AuditVerifyError, VerifyReport, GENESIS_HASH,
 };
-pub use cases::{Case, CaseAction, CaseStatus, MemberHistory, NewCase};
-pub use guilds::{settings_read_through, ExemptionOverrides, GuildSettings, ThresholdOverrides};
+pub use cases::MemberHistory;
 pub use incidents::{Incident, NewIncident};
 pub use members::{account_created_at, Member, MemberSeen};
 pub use messages::{MessageRecord, StoredMessage};
@@ -151,6 +149,16 @@ impl Storage {
             .fetch_one(&self.pool)
             .await?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Whether the database has `table` (false on any error): tools that read the bot's
+    /// tables from a database that may not be the bot's ask this first.
+    pub async fn has_table(&self, table: &str) -> bool {
+        sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+            .bind(table)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(false)
     }
 
     /// Closes every pooled connection.

@@ -2,9 +2,8 @@
 //! every process reporting one incident updates one row.
 
 use super::{db_id, AuditEvent, Storage, StorageError};
-use crate::behaviour::MemberStanding;
+use crate::behaviour::{MemberStanding, StandingStore, StandingStoreError};
 use crate::brigade::IncidentUpdate;
-use crate::pipeline::{StandingStore, StandingStoreError};
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use sqlx::Row;
@@ -191,7 +190,7 @@ impl Storage {
     }
 }
 
-/// Member standings kept in Postgres, for [`crate::pipeline::Pipeline::with_standing_store`].
+/// Member standings kept in Postgres: the daemon hands this to the pipeline as its [`StandingStore`].
 ///
 /// Saves are write-behind: the latest standing per member waits in memory and
 /// [`PgStandingStore::flush`] writes them all in one statement, so Postgres latency never sits

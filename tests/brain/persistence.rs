@@ -4,9 +4,10 @@
 use crate::common::*;
 use std::sync::Arc;
 use usmca_bot::behaviour::snowflake_at;
+use usmca_bot::behaviour::StandingStore;
 use usmca_bot::classifier::Scores;
 use usmca_bot::decision::Action;
-use usmca_bot::pipeline::{MessageEvent, Pipeline, StandingStore};
+use usmca_bot::pipeline::{MessageEvent, Pipeline};
 use usmca_bot::storage::PgStandingStore;
 
 use crate::db::TestDb;

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use usmca_bot::behaviour::snowflake_at;
-use usmca_bot::storage::{GuildSettings, Storage};
+use usmca_bot::domain::GuildSettings;
+use usmca_bot::storage::Storage;
 
 use crate::db::TestDb;
 use crate::fake_discord::events::{self, Author};

@@ -225,7 +225,7 @@ async fn dry_run_guild_records_and_reports_but_never_acts() {
 async fn a_ban_is_preceded_by_the_notice_that_carries_the_appeal_button() {
     let mut opts = Options::default();
     // This server is strict: the same threat is a ban here.
-    opts.settings.thresholds = Some(usmca_bot::storage::ThresholdOverrides {
+    opts.settings.thresholds = Some(usmca_bot::domain::ThresholdOverrides {
         warn: Some(0.3),
         timeout: Some(0.4),
         kick: Some(0.5),

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use usmca_bot::config::Secret;
-use usmca_bot::discord::http::{build_http, ApiRoute};
+use usmca_bot::discord::client::{build_http, ApiRoute};
 
 use crate::fake_discord::events::{self, Author};
 use crate::fake_discord::{FakeConfig, FakeDiscord, Fault, GuildSpec};

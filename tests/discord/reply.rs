@@ -7,7 +7,7 @@ use serde_json::json;
 use serenity::all::{CommandInteraction, Interaction};
 use usmca_bot::commands::reply::{answer, Target, DEFER_AFTER};
 use usmca_bot::config::Secret;
-use usmca_bot::discord::http::{build_http, ApiRoute};
+use usmca_bot::discord::client::{build_http, ApiRoute};
 
 use crate::fake_discord::events::{self, Author};
 use crate::fake_discord::{FakeConfig, FakeDiscord};

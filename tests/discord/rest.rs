@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serenity::model::id::{ChannelId, GuildId, MessageId, UserId};
 use usmca_bot::config::Secret;
-use usmca_bot::discord::http::{build_http, ApiRoute};
+use usmca_bot::discord::client::{build_http, ApiRoute};
 use usmca_bot::discord::limits::EmbedText;
 use usmca_bot::discord::rest::{
     Button, ButtonStyle, Delivery, OutgoingMessage, RestClient, RestError, RestPolicy,

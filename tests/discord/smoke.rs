@@ -7,7 +7,7 @@ use serenity::async_trait;
 use serenity::Client;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use usmca_bot::config::Secret;
-use usmca_bot::discord::http::{build_http, ApiRoute};
+use usmca_bot::discord::client::{build_http, ApiRoute};
 
 use crate::fake_discord::events::{self, Author};
 use crate::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};

@@ -3,6 +3,7 @@
 //! External validators (promtool, docker-compose, hadolint) run when they are installed; the
 //! structural checks beside them always run.
 
+mod architecture;
 mod compose;
 mod docker;
 mod env_vars;

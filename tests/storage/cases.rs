@@ -1,9 +1,8 @@
 use crate::db::TestDb;
 use crate::warn_case;
 use chrono::Utc;
-use usmca_bot::storage::{
-    AppealDecision, AppealStatus, CaseAction, CaseStatus, MessageRecord, NewIncident, StorageError,
-};
+use usmca_bot::domain::{AppealDecision, AppealStatus, CaseAction, CaseStatus};
+use usmca_bot::storage::{MessageRecord, NewIncident, StorageError};
 
 #[tokio::test]
 async fn case_numbers_are_sequential_per_guild_under_concurrency() {

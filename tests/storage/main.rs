@@ -17,7 +17,7 @@ mod windows;
 mod writer;
 
 use usmca_bot::config::{load_from, Config, ConfigSource};
-use usmca_bot::storage::{CaseAction, CaseStatus, NewCase};
+use usmca_bot::domain::{CaseAction, CaseStatus, NewCase};
 
 /// The built-in configuration, without the environment.
 pub fn base_config() -> Config {

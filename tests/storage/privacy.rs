@@ -4,7 +4,8 @@ use chrono::{Duration as ChronoDuration, Utc};
 use std::process::Command;
 use std::time::Duration;
 use usmca_bot::config::DurationSpec;
-use usmca_bot::storage::{spawn_retention_task, GuildSettings, MessageRecord, Storage};
+use usmca_bot::domain::GuildSettings;
+use usmca_bot::storage::{spawn_retention_task, MessageRecord, Storage};
 
 fn msg(
     id: u64,

@@ -3,10 +3,9 @@ use crate::db::TestDb;
 use crate::redis_support::TestRedis;
 use std::time::Duration;
 use usmca_bot::config::DurationSpec;
+use usmca_bot::domain::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
 use usmca_bot::state::RedisState;
-use usmca_bot::storage::{
-    settings_read_through, ExemptionOverrides, GuildSettings, StorageError, ThresholdOverrides,
-};
+use usmca_bot::storage::StorageError;
 
 #[test]
 fn effective_config_overlays_only_what_is_set() {
@@ -109,51 +108,42 @@ async fn settings_are_stored_versioned_and_cached() {
         1,
         "rejected change not stored"
     );
+}
 
-    // Cache: set, read back, an older version never overwrites a newer one, invalidate.
+#[tokio::test]
+async fn settings_changes_are_announced_to_every_subscriber() {
+    use futures::StreamExt;
     let r = TestRedis::new();
-    let redis = RedisState::connect(&r.config()).await.unwrap();
-    assert!(redis.cached_guild_settings(5).await.unwrap().is_none());
-    redis
-        .cache_guild_settings(5, &settings, 2, Duration::from_secs(60))
-        .await
-        .unwrap();
-    redis
-        .cache_guild_settings(5, &GuildSettings::default(), 1, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let publisher = RedisState::connect(&r.config()).await.unwrap();
+    let a = RedisState::connect(&r.config()).await.unwrap();
+    let b = RedisState::connect(&r.config()).await.unwrap();
+    let mut sub_a = a.settings_changes().await.unwrap();
+    let mut sub_b = b.settings_changes().await.unwrap();
+    assert_eq!(publisher.publish_settings_change(5, 3).await.unwrap(), 2);
+    let wait = Duration::from_secs(5);
     assert_eq!(
-        redis.cached_guild_settings(5).await.unwrap(),
-        Some((settings, 2))
+        tokio::time::timeout(wait, sub_a.next()).await.unwrap(),
+        Some((5, 3))
     );
+    assert_eq!(
+        tokio::time::timeout(wait, sub_b.next()).await.unwrap(),
+        Some((5, 3))
+    );
+    // Another deployment's prefix is another channel: its announcements never arrive here.
+    let mut other_cfg = r.config();
+    other_cfg.key_prefix = format!("{}other:", r.prefix);
+    let other = RedisState::connect(&other_cfg).await.unwrap();
+    assert_eq!(other.publish_settings_change(6, 1).await.unwrap(), 0);
+    // Garbage on the channel is skipped, not fatal.
     let mut conn = r.conn();
-    let ttl: i64 = redis::cmd("PTTL")
-        .arg(format!("{}guild:5:settings", r.prefix))
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("{}settings-changed", r.prefix))
+        .arg("not-a-change")
         .query(&mut conn)
         .unwrap();
-    assert!(ttl > 0 && ttl <= 60_000, "cache entry has a TTL: {ttl}");
-    redis.invalidate_guild_settings(5).await.unwrap();
-    assert!(redis.cached_guild_settings(5).await.unwrap().is_none());
-
-    // Read-through: a miss fills the cache from Postgres at the stored version.
-    let ttl = Duration::from_secs(60);
-    let got = settings_read_through(s, Some(&redis), 5, ttl)
-        .await
-        .unwrap();
-    assert_eq!(got.mod_log_channel, Some(1234));
+    publisher.publish_settings_change(7, 2).await.unwrap();
     assert_eq!(
-        redis.cached_guild_settings(5).await.unwrap().map(|c| c.1),
-        Some(1)
+        tokio::time::timeout(wait, sub_a.next()).await.unwrap(),
+        Some((7, 2))
     );
-    // A hit is served from Redis (prove it by changing Postgres behind the cache's back).
-    sqlx::query("UPDATE guilds SET settings = '{}'::jsonb WHERE guild_id = 5")
-        .execute(s.pool())
-        .await
-        .unwrap();
-    let cached = settings_read_through(s, Some(&redis), 5, ttl)
-        .await
-        .unwrap();
-    assert_eq!(cached.mod_log_channel, Some(1234));
-    let direct = settings_read_through(s, None, 5, ttl).await.unwrap();
-    assert_eq!(direct, GuildSettings::default());
 }

@@ -55,12 +55,7 @@ async fn every_key_written_has_a_ttl() {
             .unwrap();
     }
     redis
-        .cache_guild_settings(
-            1,
-            &Default::default(),
-            1,
-            std::time::Duration::from_secs(30),
-        )
+        .shard_heartbeat("0@test", "{}", std::time::Duration::from_secs(30))
         .await
         .unwrap();
     let keys = r.keys();

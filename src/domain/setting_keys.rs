@@ -1,8 +1,9 @@
-//! `/mod config set KEY VALUE`: which guild settings a moderator can change, and how values
-//! are read. Pure; storage validates the result against the global configuration.
+//! The per-guild settings a moderator can change by key (`/mod config set KEY VALUE`, and the
+//! dashboard's forms), and how their values are read. Pure; the result is validated against the
+//! global configuration before it is stored.
 
+use super::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
 use crate::config::DurationSpec;
-use crate::storage::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
 
 /// Keys `/mod config set` accepts, with what they take.
 pub const KEYS: &[(&str, &str)] = &[

@@ -1,8 +1,9 @@
-//! The serenity event handler: turns gateway events into pipeline events and hands them to
-//! [`Bot`]. Every handler returns at once; the work runs on tracked tasks.
+//! The gateway front end: serenity's events become pipeline events for the
+//! [`Moderation`] service, and interactions go to the slash commands. Every handler returns at
+//! once; the work runs on the service's tracked tasks.
 
-use super::bot::Bot;
 use crate::commands;
+use crate::moderation::Moderation;
 use crate::pipeline::{JoinEvent, MessageEvent};
 use chrono::{DateTime, Timelike, Utc};
 use serenity::all::{
@@ -13,21 +14,21 @@ use serenity::async_trait;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-/// Handles gateway events for one process (all its shards). Built before the bot's state
-/// (which needs the client's `Http`), attached to it before the gateway starts.
+/// Handles gateway events for one process (all its shards). Built before the service (which
+/// needs the client's `Http`), attached to it before the gateway starts.
 #[derive(Clone, Default)]
 pub struct Handler {
-    bot: Arc<OnceLock<Arc<Bot>>>,
+    service: Arc<OnceLock<Arc<Moderation>>>,
 }
 
 impl Handler {
-    /// Connects the handler to the bot's state; events before this are ignored.
-    pub fn attach(&self, bot: Arc<Bot>) {
-        let _ = self.bot.set(bot);
+    /// Connects the handler to the service; events before this are ignored.
+    pub fn attach(&self, service: Arc<Moderation>) {
+        let _ = self.service.set(service);
     }
 
-    fn bot(&self) -> Option<&Arc<Bot>> {
-        self.bot.get()
+    fn service(&self) -> Option<&Arc<Moderation>> {
+        self.service.get()
     }
 }
 
@@ -147,17 +148,12 @@ impl EventHandler for Handler {
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {
-        let Some(bot) = self.bot().cloned() else {
+        let Some(service) = self.service().cloned() else {
             return;
         };
-        bot.clone().tracker.spawn(async move {
+        service.clone().spawn_tracked(async move {
             let id = guild.id.get();
-            let cfg = bot.cfg();
-            if let Err(e) = bot
-                .guilds
-                .load(&bot.storage, &bot.pipeline, &cfg, id, Some(guild.name.clone()))
-                .await
-            {
+            if let Err(e) = service.load_guild(id, Some(guild.name.clone())).await {
                 tracing::error!(guild = id, error = %e, "guild settings not loaded; using the global configuration");
             }
             if let Err(e) = commands::install(&ctx.http, guild.id).await {
@@ -168,8 +164,8 @@ impl EventHandler for Handler {
 
     async fn message(&self, ctx: Context, msg: Message) {
         let received = Instant::now();
-        if let (Some(bot), Some(ev)) = (self.bot(), message_event(&ctx, &msg)) {
-            bot.accept_message(ev, received);
+        if let (Some(service), Some(ev)) = (self.service(), message_event(&ctx, &msg)) {
+            service.accept_message(ev, received);
         }
     }
 
@@ -181,17 +177,19 @@ impl EventHandler for Handler {
         event: MessageUpdateEvent,
     ) {
         let received = Instant::now();
-        if let (Some(bot), Some(ev)) = (self.bot(), edit_event(&ctx, &event)) {
-            bot.accept_message(ev, received);
+        if let (Some(service), Some(ev)) = (self.service(), edit_event(&ctx, &event)) {
+            service.accept_message(ev, received);
         }
     }
 
     async fn guild_member_addition(&self, _ctx: Context, member: Member) {
-        let Some(bot) = self.bot() else { return };
+        let Some(service) = self.service() else {
+            return;
+        };
         if member.user.bot {
             return;
         }
-        bot.accept_join(JoinEvent {
+        service.accept_join(JoinEvent {
             guild_id: member.guild_id.get(),
             user_id: member.user.id.get(),
             joined_at: member.joined_at.as_ref().map_or_else(Utc::now, to_utc),
@@ -201,13 +199,11 @@ impl EventHandler for Handler {
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         tracing::debug!(id = %interaction.id(), kind = ?interaction.kind(), "interaction");
-        let Some(bot) = self.bot().cloned() else {
+        let Some(service) = self.service().cloned() else {
             return;
         };
-        if bot.closing.load(std::sync::atomic::Ordering::Acquire) {
-            return;
-        }
-        let tracker = bot.tracker.clone();
-        tracker.spawn(async move { commands::dispatch(&bot, &ctx, interaction).await });
+        service
+            .clone()
+            .spawn_tracked(async move { commands::dispatch(&service, &ctx, interaction).await });
     }
 }

@@ -1,0 +1,129 @@
+//! Per-guild settings: validated overrides laid over the global configuration. Pure; stored by
+//! `storage`, changed through the moderation service.
+
+use crate::config::{self, Config, DurationSpec, Problem};
+use serde::{Deserialize, Serialize};
+
+/// Per-guild overrides of the punishment thresholds; unset ones keep the global value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThresholdOverrides {
+    /// Warning threshold.
+    pub warn: Option<f64>,
+    /// Timeout threshold.
+    pub timeout: Option<f64>,
+    /// Kick threshold.
+    pub kick: Option<f64>,
+    /// Ban threshold.
+    pub ban: Option<f64>,
+}
+
+/// Per-guild exemptions, added to the global ones (a guild can exempt more, never less).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExemptionOverrides {
+    /// Role ids.
+    pub roles: Option<Vec<u64>>,
+    /// Channel ids.
+    pub channels: Option<Vec<u64>>,
+    /// User ids.
+    pub users: Option<Vec<u64>>,
+}
+
+/// Settings a guild may override. Every field is optional; unset fields keep the global value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuildSettings {
+    /// Punishment thresholds.
+    pub thresholds: Option<ThresholdOverrides>,
+    /// Extra exemptions.
+    pub exemptions: Option<ExemptionOverrides>,
+    /// Channel receiving the moderation log.
+    pub mod_log_channel: Option<u64>,
+    /// Channel where moderators review appeals.
+    pub appeal_channel: Option<u64>,
+    /// Record decisions without acting.
+    pub dry_run: Option<bool>,
+    /// Store message text.
+    pub store_content: Option<bool>,
+    /// How long stored text is kept.
+    pub content_retention: Option<DurationSpec>,
+    /// Extra roles allowed to use moderator commands.
+    pub moderator_roles: Option<Vec<u64>>,
+}
+
+fn union(base: &mut Vec<u64>, extra: &Option<Vec<u64>>) {
+    for id in extra.iter().flatten() {
+        if !base.contains(id) {
+            base.push(*id);
+        }
+    }
+}
+
+impl GuildSettings {
+    /// The global configuration with this guild's overrides applied.
+    pub fn effective(&self, base: &Config) -> Config {
+        let mut c = base.clone();
+        if let Some(t) = &self.thresholds {
+            c.thresholds.warn = t.warn.unwrap_or(c.thresholds.warn);
+            c.thresholds.timeout = t.timeout.unwrap_or(c.thresholds.timeout);
+            c.thresholds.kick = t.kick.unwrap_or(c.thresholds.kick);
+            c.thresholds.ban = t.ban.unwrap_or(c.thresholds.ban);
+        }
+        if let Some(e) = &self.exemptions {
+            union(&mut c.exemptions.roles, &e.roles);
+            union(&mut c.exemptions.channels, &e.channels);
+            union(&mut c.exemptions.users, &e.users);
+        }
+        union(&mut c.discord.moderator_roles, &self.moderator_roles);
+        if let Some(d) = self.dry_run {
+            c.enforcement.dry_run = d;
+        }
+        if let Some(s) = self.store_content {
+            c.storage.store_content = s;
+        }
+        if let Some(r) = &self.content_retention {
+            c.storage.content_retention = r.clone();
+        }
+        c
+    }
+
+    /// Every problem with these overrides on top of `base` (empty when usable). Keys are
+    /// prefixed with `guild.` so operators can tell them from global keys.
+    pub fn validate(&self, base: &Config) -> Vec<Problem> {
+        let effective = self.effective(base);
+        // Reuse the global rules, keeping only those about keys a guild can override.
+        let mut problems: Vec<Problem> = config::validate(&effective)
+            .into_iter()
+            .filter(|p| p.key.starts_with("thresholds.") || p.key == "storage.content_retention")
+            .map(|p| Problem::new(format!("guild.{}", p.key), p.message))
+            .collect();
+        let mut ids = |key: &str, list: &Option<Vec<u64>>| {
+            if list.iter().flatten().any(|id| *id == 0) {
+                problems.push(Problem::new(
+                    format!("guild.{key}"),
+                    "0 is not a Discord id; use the numeric id (Developer Mode → Copy ID)",
+                ));
+            }
+        };
+        if let Some(e) = &self.exemptions {
+            ids("exemptions.roles", &e.roles);
+            ids("exemptions.channels", &e.channels);
+            ids("exemptions.users", &e.users);
+        }
+        ids("moderator_roles", &self.moderator_roles);
+        ids("mod_log_channel", &self.mod_log_channel.map(|c| vec![c]));
+        ids("appeal_channel", &self.appeal_channel.map(|c| vec![c]));
+        problems
+    }
+
+    /// Parses settings from JSON, reporting unknown keys and wrong types as a problem.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, Vec<Problem>> {
+        serde_json::from_value(value).map_err(|e| {
+            vec![Problem::new(
+                "guild",
+                format!("settings are not valid: {e}"),
+            )]
+        })
+    }
+}

@@ -1,0 +1,258 @@
+//! Carrying out an incident's response: persist the update, alert the moderators, slow the
+//! channel down, time out the participating new accounts, and lift slow-mode when it ends.
+//!
+//! The executor's rule holds here too: every change on Discord is recorded first. Participant
+//! timeouts are cases (through [`Executor::act`]); slow-mode changes are audit rows
+//! (`incident.slowmode`) written before the call, with a second row when Discord refused.
+
+use super::{ActRequest, Executor, GuildTarget};
+use crate::brigade::IncidentUpdate;
+use crate::discord::limits::EmbedText;
+use crate::discord::rest::OutgoingMessage;
+use crate::domain::CaseAction;
+use crate::storage::{AuditEvent, Storage};
+use crate::telemetry::Metrics;
+use serenity::all::ChannelId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Executes incident responses for one process.
+#[derive(Clone)]
+pub struct IncidentResponder {
+    executor: Executor,
+    storage: Storage,
+    metrics: Arc<Metrics>,
+    /// Channels this process put in slow-mode: incident id → channel.
+    slowed: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl IncidentResponder {
+    /// A responder acting through `executor` and recording in `storage`.
+    pub fn new(executor: Executor, storage: Storage, metrics: Arc<Metrics>) -> Self {
+        Self {
+            executor,
+            storage,
+            metrics,
+            slowed: Arc::default(),
+        }
+    }
+
+    /// Persists `updates` and carries out their responses (unless the guild is in dry-run).
+    /// `channel` is where the triggering message was posted, if any; `target` names the guild
+    /// and its mod-log channel.
+    pub async fn respond(
+        &self,
+        updates: &[IncidentUpdate],
+        channel: Option<u64>,
+        target: impl Fn(u64) -> GuildTarget,
+    ) {
+        for u in updates {
+            if let Err(e) = self.storage.apply_incident_update(u).await {
+                self.metrics.postgres_errors.inc();
+                tracing::error!(incident = u.incident_id(), error = %e, "incident not persisted");
+            }
+            match u {
+                IncidentUpdate::Opened {
+                    incident_id,
+                    guild_id,
+                    kind,
+                    channel_id,
+                    participants,
+                    response,
+                    ..
+                } => {
+                    let kind_name = kind.as_str();
+                    self.metrics.incidents.with_label_values(&[kind_name]).inc();
+                    tracing::warn!(guild = guild_id, incident = %incident_id, kind = %kind_name, participants = participants.len(), dry_run = response.dry_run, "incident opened");
+                    let guild = target(*guild_id);
+                    let channel = channel_id.or(channel);
+                    if let (Some(log), true) = (guild.mod_log, response.alert_moderators) {
+                        let post = incident_alert(
+                            incident_id,
+                            kind_name,
+                            participants,
+                            response.dry_run,
+                            channel,
+                        );
+                        self.executor.post(log, &post).await;
+                    }
+                    if response.dry_run {
+                        continue;
+                    }
+                    if let Some((ch, secs)) = response.slowmode {
+                        let reason = format!("usmca-bot: incident {incident_id} ({kind_name})");
+                        if self
+                            .set_slowmode(*guild_id, incident_id, ch, secs, &reason)
+                            .await
+                        {
+                            self.slowed_lock().insert(incident_id.clone(), ch);
+                        }
+                    }
+                    self.timeout_participants(
+                        incident_id,
+                        &guild,
+                        *guild_id,
+                        &u.timeouts(),
+                        channel,
+                    )
+                    .await;
+                }
+                IncidentUpdate::ParticipantAdded {
+                    incident_id,
+                    guild_id,
+                    dry_run,
+                    ..
+                } => {
+                    if !dry_run {
+                        let guild = target(*guild_id);
+                        self.timeout_participants(
+                            incident_id,
+                            &guild,
+                            *guild_id,
+                            &u.timeouts(),
+                            channel,
+                        )
+                        .await;
+                    }
+                }
+                IncidentUpdate::Closed {
+                    incident_id,
+                    guild_id,
+                    ..
+                } => {
+                    tracing::info!(guild = guild_id, incident = %incident_id, "incident closed");
+                    let ch = self.slowed_lock().remove(incident_id);
+                    if let Some(ch) = ch {
+                        let reason = format!("usmca-bot: incident {incident_id} ended");
+                        self.set_slowmode(*guild_id, incident_id, ch, 0, &reason)
+                            .await;
+                    }
+                    if let Some(log) = target(*guild_id).mod_log {
+                        let text = format!("Incident `{incident_id}` ended after a quiet period.");
+                        self.executor.post(log, &OutgoingMessage::text(text)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn slowed_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.slowed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the slow-mode change, then makes it. Returns whether Discord accepted it. When
+    /// the record cannot be written nothing is sent: an unexplained change is worse than none.
+    async fn set_slowmode(
+        &self,
+        guild_id: u64,
+        incident_id: &str,
+        channel: u64,
+        secs: u64,
+        reason: &str,
+    ) -> bool {
+        let record = |kind: &str, extra: serde_json::Value| AuditEvent {
+            guild_id,
+            kind: kind.into(),
+            actor_id: None,
+            target_id: Some(channel),
+            payload: serde_json::json!({
+                "incident": incident_id, "channel_id": channel, "seconds": secs, "detail": extra,
+            }),
+        };
+        if let Err(e) = self
+            .storage
+            .audit(&record("incident.slowmode", serde_json::Value::Null))
+            .await
+        {
+            self.metrics.postgres_errors.inc();
+            tracing::error!(channel, error = %e, "slow-mode change not recorded; not changing it");
+            return false;
+        }
+        match self
+            .executor
+            .rest()
+            .set_slowmode(ChannelId::new(channel.max(1)), secs, reason)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(channel, error = %e, "could not change slow-mode");
+                let failed = record(
+                    "incident.slowmode_failed",
+                    serde_json::json!({ "error": e.to_string() }),
+                );
+                if let Err(e) = self.storage.audit(&failed).await {
+                    tracing::error!(channel, error = %e, "slow-mode failure not recorded");
+                }
+                false
+            }
+        }
+    }
+
+    async fn timeout_participants(
+        &self,
+        incident_id: &str,
+        guild: &GuildTarget,
+        guild_id: u64,
+        timeouts: &[(u64, u64)],
+        channel: Option<u64>,
+    ) {
+        for (user, secs) in timeouts {
+            let req = ActRequest {
+                guild_id,
+                user_id: *user,
+                action: CaseAction::Timeout,
+                timeout: Some(Duration::from_secs(*secs)),
+                delete: None,
+                message_id: None,
+                member_reason: "your new account took part in a raid on this server".into(),
+                moderator_reason: format!("participant of incident {incident_id} (new account)"),
+                scores: serde_json::json!({}),
+                excerpt: None,
+                notice_channel: channel,
+                actor_id: None,
+                dry_run: false,
+            };
+            if let Err(e) = self.executor.act(&req, guild).await {
+                tracing::error!(guild = guild_id, user, error = %e, "incident timeout not recorded");
+            }
+        }
+    }
+}
+
+/// The moderators' alert for a new incident.
+fn incident_alert(
+    id: &str,
+    kind: &str,
+    participants: &[u64],
+    dry_run: bool,
+    channel: Option<u64>,
+) -> OutgoingMessage {
+    let mut list: Vec<String> = participants.iter().map(|p| format!("<@{p}>")).collect();
+    list.truncate(50);
+    let mut fields = vec![
+        ("Kind".into(), kind.replace('_', " "), true),
+        ("Participants".into(), participants.len().to_string(), true),
+    ];
+    if let Some(c) = channel {
+        fields.push(("Channel".into(), format!("<#{c}>"), true));
+    }
+    fields.push(("Members".into(), list.join(" "), false));
+    OutgoingMessage {
+        content: String::new(),
+        embed: Some(EmbedText {
+            title: Some(format!(
+                "Incident `{id}` opened{}",
+                if dry_run { " (dry run: no response executed)" } else { "" }
+            )),
+            description: Some("Possible raid or brigade. New participating accounts are timed out; slow-mode is on while it lasts.".into()),
+            fields,
+            footer: None,
+            author: None,
+        }),
+        embed_color: Some(0xE7_4C_3C),
+        buttons: Vec::new(),
+        mention_users: Vec::new(),
+    }
+}

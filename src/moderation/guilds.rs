@@ -1,0 +1,294 @@
+//! Per-guild settings as the service sees them: the stored overrides, cached in process and
+//! turned into the guild's own decision policy; changed by key (validated, audited), and
+//! announced to the other processes over Redis so they apply a change at once.
+//!
+//! Postgres is the truth. The in-process map is the cache: the hot path reads it for every
+//! message, so a Redis round trip per message would cost more than it saves. A change is
+//! published on a Redis channel and every process reloads that guild from Postgres; a slow
+//! poll catches what an announcement missed while Redis was away.
+
+use super::{Moderation, ServiceError};
+use crate::config::Config;
+use crate::decision::Policy;
+use crate::domain::{setting_keys, GuildSettings};
+use crate::enforcement::GuildTarget;
+use crate::pipeline::Pipeline;
+use crate::storage::StorageError;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What the service knows about one guild.
+#[derive(Debug, Clone, Default)]
+pub struct GuildView {
+    /// Name (for member notices).
+    pub name: String,
+    /// Stored overrides.
+    pub settings: GuildSettings,
+    /// Their version in Postgres (0: never stored).
+    pub version: i64,
+}
+
+/// A setting changed with [`Moderation::set_setting`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    /// The key, as given.
+    pub key: String,
+    /// The value, as given.
+    pub value: String,
+    /// The guild's settings version after the change.
+    pub version: i64,
+}
+
+/// The guilds this process serves.
+#[derive(Debug, Default)]
+pub(super) struct Guilds {
+    map: RwLock<HashMap<u64, GuildView>>,
+}
+
+impl Guilds {
+    /// A guild's view (defaults for one not seen yet).
+    pub(super) fn get(&self, guild_id: u64) -> GuildView {
+        self.read().get(&guild_id).cloned().unwrap_or_default()
+    }
+
+    fn known(&self, guild_id: u64) -> Option<i64> {
+        self.read().get(&guild_id).map(|g| g.version)
+    }
+
+    fn ids(&self) -> Vec<u64> {
+        self.read().keys().copied().collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, GuildView>> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where the executor posts for this guild.
+    pub(super) fn target(&self, guild_id: u64) -> GuildTarget {
+        let g = self.get(guild_id);
+        GuildTarget {
+            name: if g.name.is_empty() {
+                format!("server {guild_id}")
+            } else {
+                g.name
+            },
+            mod_log: g.settings.mod_log_channel,
+        }
+    }
+
+    /// Caches `settings` for a guild and installs the policy they give. An older version never
+    /// replaces a newer one (a slow reload racing an announcement).
+    fn install(
+        &self,
+        pipeline: &Pipeline,
+        config: &Config,
+        guild_id: u64,
+        name: Option<String>,
+        settings: GuildSettings,
+        version: i64,
+    ) -> GuildView {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(guild_id).or_default();
+        if let Some(n) = name {
+            entry.name = n;
+        }
+        if version >= entry.version {
+            apply_policy(pipeline, config, guild_id, &settings);
+            entry.settings = settings;
+            entry.version = version;
+        }
+        entry.clone()
+    }
+
+    /// Rebuilds every guild's policy on top of a reloaded global configuration.
+    pub(super) fn reapply(&self, pipeline: &Pipeline, config: &Config) {
+        for (id, view) in self.read().iter() {
+            apply_policy(pipeline, config, *id, &view.settings);
+        }
+    }
+}
+
+/// Installs the guild's own policy when its settings change anything the policy holds.
+fn apply_policy(pipeline: &Pipeline, config: &Config, guild_id: u64, settings: &GuildSettings) {
+    if settings.thresholds.is_none() && settings.exemptions.is_none() && settings.dry_run.is_none()
+    {
+        pipeline.set_guild_policy(guild_id, None);
+        return;
+    }
+    match Policy::from_config(&settings.effective(config)) {
+        Ok(p) => pipeline.set_guild_policy(guild_id, Some(p)),
+        Err(e) => {
+            // Stored settings were validated when set; a global reload can still make them
+            // inconsistent. Keep deciding with the global policy and say why.
+            tracing::warn!(guild = guild_id, error = %e, "guild settings do not fit the current configuration; using the global policy");
+            pipeline.set_guild_policy(guild_id, None);
+        }
+    }
+}
+
+/// How often every known guild is re-read, for announcements missed while Redis was away.
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
+/// Wait before subscribing again after the announcement channel dropped.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(2);
+
+impl Moderation {
+    /// What the service knows of a guild (defaults for one not seen yet).
+    pub fn guild(&self, guild_id: u64) -> GuildView {
+        self.guilds.get(guild_id)
+    }
+
+    /// A guild's name and mod-log channel, for posts and notices.
+    pub fn guild_target(&self, guild_id: u64) -> GuildTarget {
+        self.guilds.target(guild_id)
+    }
+
+    /// Loads a guild's settings from Postgres and installs its policy (GUILD_CREATE).
+    pub async fn load_guild(
+        &self,
+        guild_id: u64,
+        name: Option<String>,
+    ) -> Result<GuildView, ServiceError> {
+        let (settings, version) = self.storage.guild_settings(guild_id).await?;
+        Ok(self.guilds.install(
+            &self.pipeline,
+            &self.cfg(),
+            guild_id,
+            name,
+            settings,
+            version,
+        ))
+    }
+
+    /// The keys [`Moderation::set_setting`] accepts, each with what it takes.
+    pub fn settable_keys(&self) -> &'static [(&'static str, &'static str)] {
+        setting_keys::KEYS
+    }
+
+    /// The guild's view and the configuration in effect there (global values with its
+    /// overrides laid over them).
+    pub fn effective_settings(&self, guild_id: u64) -> (GuildView, Config) {
+        let view = self.guilds.get(guild_id);
+        let effective = view.settings.effective(&self.cfg());
+        (view, effective)
+    }
+
+    /// Changes one setting of a guild: parsed, validated against the global configuration,
+    /// stored with an audit row naming `actor`, applied here and announced to the other
+    /// processes. `none` as the value restores the global value.
+    pub async fn set_setting(
+        &self,
+        guild_id: u64,
+        actor: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<SettingChange, ServiceError> {
+        // Start from what is stored, not from this process's cache: the guild may be served by
+        // another process, and a stale copy would undo its changes.
+        let (mut settings, _) = self.storage.guild_settings(guild_id).await?;
+        setting_keys::apply(&mut settings, key, value).map_err(ServiceError::Invalid)?;
+        let cfg = self.cfg();
+        let version = match self
+            .storage
+            .set_guild_settings(guild_id, &settings, &cfg, Some(actor))
+            .await
+        {
+            Ok(v) => v,
+            Err(StorageError::Invalid(problems)) => {
+                return Err(ServiceError::Invalid(
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.guilds
+            .install(&self.pipeline, &cfg, guild_id, None, settings, version);
+        self.announce_settings(guild_id, version).await;
+        Ok(SettingChange {
+            key: key.to_string(),
+            value: value.to_string(),
+            version,
+        })
+    }
+
+    async fn announce_settings(&self, guild_id: u64, version: i64) {
+        let Some(redis) = self.state.redis() else {
+            tracing::warn!(
+                guild = guild_id,
+                "Redis unreachable: other processes apply this settings change within 30 s"
+            );
+            return;
+        };
+        if let Err(e) = redis.publish_settings_change(guild_id, version).await {
+            tracing::warn!(guild = guild_id, error = %e, "settings change not announced; other processes apply it within 30 s");
+        }
+    }
+
+    /// Applies an announced change: reloads the guild from Postgres unless this process has
+    /// that version already. Guilds this process does not serve are ignored.
+    async fn apply_announced(&self, guild_id: u64, version: i64) {
+        match self.guilds.known(guild_id) {
+            Some(have) if have < version => {}
+            _ => return,
+        }
+        match self.load_guild(guild_id, None).await {
+            Ok(view) => tracing::info!(
+                guild = guild_id,
+                version = view.version,
+                "applied guild settings changed by another process"
+            ),
+            Err(e) => {
+                tracing::warn!(guild = guild_id, error = %e, "announced settings change not loaded")
+            }
+        }
+    }
+
+    /// Re-reads every known guild's settings.
+    async fn refresh_guilds(&self) {
+        for id in self.guilds.ids() {
+            if let Err(e) = self.load_guild(id, None).await {
+                tracing::debug!(guild = id, error = %e, "guild settings refresh failed");
+            }
+        }
+    }
+
+    /// Follows settings changes made by other processes until `shutdown`: announcements over
+    /// Redis as they come, and a full re-read every 30 s for those missed while Redis was away.
+    pub async fn follow_settings_changes(&self, shutdown: CancellationToken) {
+        use futures::StreamExt;
+        let mut refresh = tokio::time::interval(REFRESH_EVERY);
+        loop {
+            let stream = match self.state.redis() {
+                Some(r) => r.settings_changes().await.ok(),
+                None => None,
+            };
+            let Some(mut stream) = stream else {
+                // No subscription: poll until Redis answers again.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = refresh.tick() => self.refresh_guilds().await,
+                    _ = tokio::time::sleep(RESUBSCRIBE_AFTER) => {}
+                }
+                continue;
+            };
+            // Announcements made before the subscription took effect.
+            self.refresh_guilds().await;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = refresh.tick() => self.refresh_guilds().await,
+                    next = stream.next() => match next {
+                        Some((guild, version)) => self.apply_announced(guild, version).await,
+                        None => break,
+                    },
+                }
+            }
+            tracing::debug!("settings announcements dropped; subscribing again");
+        }
+    }
+}

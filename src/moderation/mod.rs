@@ -1,0 +1,239 @@
+//! The moderation service: the one place where moderation operations live. Every front end
+//! (slash commands, buttons and modals, the gateway's events, and the coming web dashboard)
+//! calls these methods; none reaches into the parts behind them.
+//!
+//! - [`flow`](Moderation::accept_message): one message or join, from the gateway to the
+//!   executor, readable top to bottom.
+//! - cases: queries, history, standing, reverse and confirm.
+//! - appeals: the form check, filing, the review post, the decision.
+//! - guilds: per-guild settings (cached in process, validated, audited, announced to the
+//!   other processes over Redis).
+//! - incidents: queries over recorded incidents.
+//! - status: the `/mod status` summary, readiness checks, shard heartbeats.
+//! - access: who may do what, and the per-user command budget.
+
+mod access;
+mod appeals;
+mod cases;
+mod flow;
+mod guilds;
+mod incidents;
+mod status;
+
+pub use access::Access;
+pub use appeals::{AppealForm, AppealReview, FiledAppeal};
+pub use cases::Reversed;
+pub use guilds::{GuildView, SettingChange};
+pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
+
+use crate::classifier::Classifier;
+use crate::config::{Config, LiveConfig};
+use crate::enforcement::{EnforcementError, Executor, IncidentResponder};
+use crate::pipeline::Pipeline;
+use crate::state::ResilientState;
+use crate::storage::{MessageWriter, Storage, StorageError};
+use crate::telemetry::Metrics;
+use guilds::Guilds;
+use serenity::gateway::ShardManager;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tokio_util::task::TaskTracker;
+
+/// Why a moderation operation did not happen. Each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The thing asked for does not exist (in this guild).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request itself is wrong (a bad setting value, an empty appeal).
+    #[error("{0}")]
+    Invalid(String),
+    /// It conflicts with what is recorded (already reversed, already decided, one open appeal).
+    #[error("{0}")]
+    Conflict(String),
+    /// Postgres failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Recording or undoing an action failed.
+    #[error(transparent)]
+    Enforcement(#[from] EnforcementError),
+    /// The classifier failed.
+    #[error(transparent)]
+    Classifier(#[from] crate::classifier::ClassifierError),
+}
+
+/// What the service is built from (the daemon assembles it).
+pub struct Parts {
+    /// Live configuration (SIGHUP reloads it).
+    pub config: Arc<LiveConfig>,
+    /// The moderation brain.
+    pub pipeline: Arc<Pipeline>,
+    /// The classifier (also used directly by "Check toxicity").
+    pub classifier: Classifier,
+    /// Postgres.
+    pub storage: Storage,
+    /// Shared windows and buckets (Redis, or in-process while it is away).
+    pub state: Arc<ResilientState>,
+    /// Batched message rows.
+    pub writer: MessageWriter,
+    /// Discord actions.
+    pub executor: Executor,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// This process's shard range, for `/mod status`.
+    pub shard_label: String,
+}
+
+/// The moderation service. One per process; share it as `Arc<Moderation>`.
+pub struct Moderation {
+    config: Arc<LiveConfig>,
+    pipeline: Arc<Pipeline>,
+    classifier: Classifier,
+    storage: Storage,
+    state: Arc<ResilientState>,
+    writer: tokio::sync::RwLock<Option<MessageWriter>>,
+    executor: Executor,
+    incidents: IncidentResponder,
+    metrics: Arc<Metrics>,
+    guilds: Guilds,
+    tracker: TaskTracker,
+    closing: AtomicBool,
+    accepted: AtomicU64,
+    processed: AtomicU64,
+    shards: OnceLock<Arc<ShardManager>>,
+    shard_label: String,
+    started: Instant,
+}
+
+impl Moderation {
+    /// Assembles the service.
+    pub fn new(parts: Parts) -> Self {
+        let incidents = IncidentResponder::new(
+            parts.executor.clone(),
+            parts.storage.clone(),
+            parts.metrics.clone(),
+        );
+        Self {
+            config: parts.config,
+            pipeline: parts.pipeline,
+            classifier: parts.classifier,
+            storage: parts.storage,
+            state: parts.state,
+            writer: tokio::sync::RwLock::new(Some(parts.writer)),
+            executor: parts.executor,
+            incidents,
+            metrics: parts.metrics,
+            guilds: Guilds::default(),
+            tracker: TaskTracker::new(),
+            closing: AtomicBool::new(false),
+            accepted: AtomicU64::new(0),
+            processed: AtomicU64::new(0),
+            shards: OnceLock::new(),
+            shard_label: parts.shard_label,
+            started: Instant::now(),
+        }
+    }
+
+    /// The current configuration.
+    pub fn cfg(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
+    /// The live configuration (to follow reloads).
+    pub fn live_config(&self) -> &Arc<LiveConfig> {
+        &self.config
+    }
+
+    /// Metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Hands the service the gateway's shards (once the client is built).
+    pub fn attach_shards(&self, shards: Arc<ShardManager>) {
+        let _ = self.shards.set(shards);
+    }
+
+    /// Whether shutdown has begun (no new work is accepted).
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// Runs front-end work (an interaction, a guild's set-up) on a task shutdown waits for.
+    /// Returns false once shutdown has begun.
+    pub fn spawn_tracked<F>(&self, work: F) -> bool
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        if self.is_closing() {
+            return false;
+        }
+        self.tracker.spawn(work);
+        true
+    }
+
+    /// Messages accepted and fully processed so far.
+    pub fn counters(&self) -> (u64, u64) {
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.processed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stops taking events, waits for the work in flight, and drains the message writer.
+    pub async fn drain(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.tracker.close();
+        self.tracker.wait().await;
+        let writer = self.writer.write().await.take();
+        if let Some(w) = writer {
+            match w.shutdown().await {
+                Ok(s) => tracing::info!(
+                    written = s.written,
+                    accepted = s.accepted,
+                    "message writer drained"
+                ),
+                Err(e) => tracing::error!(error = %e, "message writer lost rows at shutdown"),
+            }
+        }
+    }
+
+    /// Closes the gateway's shards.
+    pub async fn close_shards(&self) {
+        if let Some(sm) = self.shards.get() {
+            sm.shutdown_all().await;
+        }
+    }
+
+    /// Applies a reloaded global configuration to the decision policies.
+    pub fn apply_reloaded_config(&self, cfg: &Config) {
+        match crate::decision::Policy::from_config(cfg) {
+            Ok(p) => {
+                self.pipeline.set_policy(p);
+                self.guilds.reapply(&self.pipeline, cfg);
+                tracing::info!("decision policy updated from the reloaded configuration");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reloaded configuration not applied to decisions")
+            }
+        }
+    }
+
+    /// Whether the guild is in dry-run.
+    pub fn is_dry_run(&self, guild_id: u64) -> bool {
+        self.pipeline.policy_for(guild_id).is_dry_run(guild_id)
+    }
+
+    /// The classifier's scores for a text, with the model's name ("Check toxicity").
+    pub async fn check_text(
+        &self,
+        text: &str,
+    ) -> Result<(crate::classifier::Scores, String), ServiceError> {
+        let scores = self.classifier.classify(text).await?;
+        Ok((scores, self.classifier.model_name().to_string()))
+    }
+}

@@ -1,0 +1,225 @@
+//! The scan itself: read the export, choose where history lives, classify in chunks, decide
+//! each message with the pipeline (a dry run: nothing the daemon reads is written), fold the
+//! incidents, and close those still open when the export ends. The caller renders.
+
+use super::{read_export, to_event, IncidentLog, InputError, LabelScores, Row, Summary};
+use crate::classifier::{Classifier, ClassifierError};
+use crate::config::{Config, RedisConfig};
+use crate::decision::{Policy, PolicyError};
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::state::{MemoryState, RedisState, WindowStore};
+use crate::storage::{PgStandingStore, Storage};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages classified per request to the inference worker.
+const CHUNK: usize = 256;
+/// How long `auto` waits for Redis and Postgres before scanning in-process.
+const CONNECT_WAIT: Duration = Duration::from_secs(2);
+
+/// Where `scan` keeps its sliding windows and reads standings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateMode {
+    /// Redis and Postgres when they answer, in-process otherwise.
+    Auto,
+    /// In-process only.
+    Memory,
+}
+
+/// How to scan.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// Probability at or above which a label counts as flagged in the summary.
+    pub flag_at: f64,
+    /// How many offenders and messages the summary lists.
+    pub top: usize,
+    /// Where history lives.
+    pub state: StateMode,
+}
+
+/// Why a scan stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The export could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The configuration gives no usable decision policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Model(ClassifierError),
+    /// Classifying a chunk failed.
+    #[error("classification failed: {0}")]
+    Classify(ClassifierError),
+    /// Deciding on a message failed.
+    #[error("deciding on message {message}: {source}")]
+    Decide {
+        /// The message's id.
+        message: String,
+        /// What failed.
+        source: PipelineError,
+    },
+    /// The observer could not take a row (its output failed).
+    #[error("writing output: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+/// What the caller sees while the scan runs.
+pub trait ScanObserver {
+    /// Which state the scan uses, in words (before the first message).
+    fn state(&mut self, _note: &str) {}
+    /// The scan starts on `total` messages.
+    fn started(&mut self, _total: usize) {}
+    /// One message's row, in time order.
+    fn row(&mut self, row: &Row) -> std::io::Result<()>;
+    /// `n` more messages are done.
+    fn advanced(&mut self, _n: usize) {}
+    /// The scan stopped early.
+    fn abandoned(&mut self) {}
+    /// Something went wrong that does not stop the scan.
+    fn warning(&mut self, _text: &str) {}
+}
+
+/// What a finished scan found.
+pub struct ScanReport {
+    /// Flagged labels, offenders, actions, incidents and malformed messages.
+    pub summary: Summary,
+    /// The model's name.
+    pub model: String,
+}
+
+/// Scans the export at `path` with `config`'s model and thresholds.
+pub fn scan_file(
+    config: &Config,
+    path: &Path,
+    opts: ScanOptions,
+    observer: &mut dyn ScanObserver,
+) -> Result<ScanReport, ScanError> {
+    let export = read_export(path)?;
+    let policy = Policy::from_config(config)?;
+    let quiet_period = config.brigade.quiet_period.value();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ScanError::Runtime)?;
+    let (windows, standings, note) = runtime.block_on(scan_state(config, opts.state));
+    observer.state(&note);
+    let mut pipeline = Pipeline::without_classifier(windows, policy);
+    if let Some(s) = standings {
+        pipeline = pipeline.with_standing_store(s);
+    }
+    let mut incidents = IncidentLog::default();
+    let mut messages = export.messages;
+    // Decisions depend on order (history, windows); exports are chronological, JSON lines may not be.
+    messages.sort_by_key(|m| m.timestamp);
+    let classifier = Classifier::load(&config.model).map_err(ScanError::Model)?;
+
+    observer.started(messages.len());
+    let mut summary = Summary::new(classifier.labels().to_vec(), opts.flag_at, opts.top);
+    summary.malformed = export.malformed;
+    let abandon = |observer: &mut dyn ScanObserver, e: ScanError| {
+        observer.abandoned();
+        e
+    };
+    for chunk in messages.chunks(CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
+        let scores = classifier
+            .classify_blocking(&texts)
+            .map_err(|e| abandon(observer, ScanError::Classify(e)))?;
+        for (msg, s) in chunk.iter().zip(scores) {
+            let label_scores = LabelScores(s.iter().map(|(l, v)| (l.to_string(), v)).collect());
+            let mut row = Row::new(msg, label_scores);
+            if msg.author_is_bot {
+                row.action = Some("none".into());
+                row.reason = Some("bots are not moderated".into());
+            } else {
+                let outcome = runtime
+                    .block_on(pipeline.score_message(to_event(msg), s))
+                    .map_err(|source| {
+                        abandon(
+                            observer,
+                            ScanError::Decide {
+                                message: msg.id.to_string(),
+                                source,
+                            },
+                        )
+                    })?;
+                incidents.apply(&outcome.incidents);
+                row.action = Some(outcome.decision.action.as_str().to_string());
+                row.reason = Some(outcome.decision.moderator_reason);
+                row.behaviour = Some((outcome.behaviour.score * 1e4).round() / 1e4);
+            }
+            summary.add(msg, &row);
+            observer.row(&row).map_err(ScanError::Output)?;
+        }
+        observer.advanced(chunk.len());
+    }
+    // The export ends here: incidents still open close once their quiet period would have passed.
+    if let Some(last) = messages.last() {
+        let end = last.timestamp + chrono::Duration::from_std(quiet_period).unwrap_or_default();
+        match runtime.block_on(pipeline.tick(end)) {
+            Ok(updates) => incidents.apply(&updates),
+            Err(e) => observer.warning(&format!("closing incidents: {e}")),
+        }
+    }
+    summary.incidents = incidents
+        .reports()
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    Ok(ScanReport {
+        summary,
+        model: classifier.model_name().to_string(),
+    })
+}
+
+/// The windows and standings `scan` uses, and a line saying which.
+async fn scan_state(
+    config: &Config,
+    mode: StateMode,
+) -> (Arc<dyn WindowStore>, Option<Arc<PgStandingStore>>, String) {
+    let memory: Arc<dyn WindowStore> = Arc::new(MemoryState::new());
+    if mode == StateMode::Memory {
+        return (memory, None, "state: in-process".into());
+    }
+    // A scan is a dry run: its windows live under their own prefix, never the daemon's.
+    let redis_cfg = RedisConfig {
+        key_prefix: format!("{}scan:{}:", config.redis.key_prefix, std::process::id()),
+        ..config.redis.clone()
+    };
+    let (windows, redis_note): (Arc<dyn WindowStore>, &str) =
+        match tokio::time::timeout(CONNECT_WAIT, RedisState::connect(&redis_cfg)).await {
+            Ok(Ok(r)) => (Arc::new(r), "Redis windows"),
+            _ => (memory, "in-process windows (Redis not reachable)"),
+        };
+    let storage = match tokio::time::timeout(CONNECT_WAIT, Storage::connect(&config.database)).await
+    {
+        Ok(Ok(s)) => Some(s),
+        _ => None,
+    };
+    let has_schema = match &storage {
+        Some(s) => s.has_table("member_standing").await,
+        None => false,
+    };
+    let (standings, pg_note) = match storage {
+        Some(s) if has_schema => (
+            Some(Arc::new(PgStandingStore::read_only(s))),
+            "stored standings from Postgres (read only)",
+        ),
+        Some(_) => (
+            None,
+            "no stored standings (the database has no usmca-bot tables; run usmca-bot migrate)",
+        ),
+        None => (None, "no stored standings (Postgres not reachable)"),
+    };
+    (
+        windows,
+        standings,
+        format!("state: {redis_note}, {pg_note}"),
+    )
+}
