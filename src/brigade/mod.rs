@@ -4,8 +4,10 @@
 
 mod detector;
 mod incident;
+mod record;
 mod signals;
 
 pub use detector::BrigadeDetector;
 pub use incident::{BrigadeParams, IncidentKind, IncidentUpdate, Response};
+pub use record::IncidentRecord;
 pub use signals::{BrigadeError, JoinSignal, MessageSignal};

@@ -1,9 +1,9 @@
-//! Folding the pipeline's incident updates into the incident list `scan` reports.
+//! The incident list `scan` reports, folded with the same [`IncidentRecord`] mapping the
+//! daemon's records follow.
 
-use crate::brigade::IncidentUpdate;
+use crate::brigade::{IncidentRecord, IncidentUpdate};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 /// One incident as reported by `scan`.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +38,7 @@ pub struct IncidentReport {
 /// Incidents seen so far, in the order they opened.
 #[derive(Debug, Default)]
 pub struct IncidentLog {
-    incidents: Vec<(IncidentReport, BTreeSet<u64>, BTreeSet<u64>)>,
+    incidents: Vec<IncidentRecord>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -52,90 +52,39 @@ impl IncidentLog {
     /// Applies updates from the pipeline.
     pub fn apply(&mut self, updates: &[IncidentUpdate]) {
         for u in updates {
-            match u {
-                IncidentUpdate::Opened {
-                    incident_id,
-                    guild_id,
-                    kind,
-                    started_at_ms,
-                    channel_id,
-                    target_id,
-                    participants,
-                    response,
-                } => {
-                    let mut words = Vec::new();
-                    if response.alert_moderators {
-                        words.push("alert moderators".to_string());
-                    }
-                    if let Some((channel, secs)) = response.slowmode {
-                        words.push(format!("slow-mode {secs}s in channel {channel}"));
-                    }
-                    if !response.timeout_users.is_empty() {
-                        words.push(format!(
-                            "time out new accounts for {}s",
-                            response.timeout_secs
-                        ));
-                    }
-                    if response.raise_scores {
-                        words.push("raise participants' scores".into());
-                    }
-                    let kind = kind.as_str().to_string();
-                    self.incidents.push((
-                        IncidentReport {
-                            id: incident_id.clone(),
-                            kind,
-                            guild_id: *guild_id,
-                            channel_id: *channel_id,
-                            target_id: *target_id,
-                            started_at: rfc3339(*started_at_ms),
-                            ended_at: None,
-                            participants: Vec::new(),
-                            timeouts: Vec::new(),
-                            response: words.join(", "),
-                            dry_run: response.dry_run,
-                        },
-                        participants.iter().copied().collect(),
-                        response.timeout_users.iter().copied().collect(),
-                    ));
-                }
-                IncidentUpdate::ParticipantAdded {
-                    incident_id,
-                    user_id,
-                    timeout_secs,
-                    ..
-                } => {
-                    if let Some(entry) = self.find(incident_id) {
-                        entry.1.insert(*user_id);
-                        if timeout_secs.is_some() {
-                            entry.2.insert(*user_id);
-                        }
-                    }
-                }
-                IncidentUpdate::Closed {
-                    incident_id,
-                    ended_at_ms,
-                    ..
-                } => {
-                    if let Some(entry) = self.find(incident_id) {
-                        entry.0.ended_at = Some(rfc3339(*ended_at_ms));
+            match IncidentRecord::opened(u) {
+                Some(record) => self.incidents.push(record),
+                None => {
+                    // The newest incident with that id: ids are per guild and start time.
+                    if let Some(r) = self
+                        .incidents
+                        .iter_mut()
+                        .rev()
+                        .find(|r| r.id == u.incident_id())
+                    {
+                        r.apply(u);
                     }
                 }
             }
         }
     }
 
-    fn find(&mut self, id: &str) -> Option<&mut (IncidentReport, BTreeSet<u64>, BTreeSet<u64>)> {
-        self.incidents.iter_mut().rev().find(|(r, _, _)| r.id == id)
-    }
-
     /// The incidents with their final participant lists.
     pub fn reports(&self) -> Vec<IncidentReport> {
         self.incidents
             .iter()
-            .map(|(r, participants, timeouts)| IncidentReport {
-                participants: participants.iter().copied().collect(),
-                timeouts: timeouts.iter().copied().collect(),
-                ..r.clone()
+            .map(|r| IncidentReport {
+                id: r.id.clone(),
+                kind: r.kind.as_str().to_string(),
+                guild_id: r.guild_id,
+                channel_id: r.channel_id,
+                target_id: r.target_id,
+                started_at: rfc3339(r.started_at_ms),
+                ended_at: r.ended_at_ms.map(rfc3339),
+                participants: r.participants.iter().copied().collect(),
+                timeouts: r.timeouts.iter().copied().collect(),
+                response: r.response.describe(),
+                dry_run: r.response.dry_run,
             })
             .collect()
     }

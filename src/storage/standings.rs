@@ -1,23 +1,14 @@
-//! Member standings between restarts, and incidents keyed by the detector's own id so that
-//! every process reporting one incident updates one row.
+//! Member standings between restarts.
 
-use super::{db_id, AuditEvent, Storage, StorageError};
+use super::{db_id, Storage, StorageError};
 use crate::behaviour::{MemberStanding, StandingStore, StandingStoreError};
-use crate::brigade::IncidentUpdate;
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-fn ms_time(ms: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_else(Utc::now)
-}
 
 impl Storage {
     /// A member's stored standing.
@@ -60,133 +51,6 @@ impl Storage {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// Persists one incident update from the brigade detector; returns the incident's row id.
-    /// Idempotent per detector id: a second process reporting the same incident extends the row.
-    pub async fn apply_incident_update(&self, u: &IncidentUpdate) -> Result<i64, StorageError> {
-        match u {
-            IncidentUpdate::Opened {
-                incident_id,
-                guild_id,
-                kind,
-                started_at_ms,
-                channel_id,
-                participants,
-                response,
-                ..
-            } => {
-                let response = serde_json::to_value(response)
-                    .map_err(|e| StorageError::Corrupt(format!("incident response: {e}")))?;
-                let kind = kind.as_str().to_string();
-                // One row per detector id, created atomically (a concurrent participant update
-                // may have created it already).
-                let id = self
-                    .placeholder_incident(incident_id, *guild_id, *started_at_ms)
-                    .await?;
-                sqlx::query(
-                    "UPDATE brigade_incidents SET kind = $2, channel_id = COALESCE(channel_id, $3),
-                       window_start = LEAST(window_start, $4) WHERE incident_id = $1",
-                )
-                .bind(id)
-                .bind(&kind)
-                .bind(channel_id.map(db_id))
-                .bind(ms_time(*started_at_ms))
-                .execute(&self.pool)
-                .await?;
-                self.update_incident(id, ms_time(*started_at_ms), participants, Some(&response))
-                    .await?;
-                self.audit(&AuditEvent {
-                    guild_id: *guild_id,
-                    kind: "incident.opened".into(),
-                    actor_id: None,
-                    target_id: None,
-                    payload: serde_json::json!({
-                        "incident_id": id, "detector_id": incident_id, "kind": kind,
-                        "channel_id": channel_id, "participants": participants, "response": response,
-                    }),
-                })
-                .await?;
-                Ok(id)
-            }
-            IncidentUpdate::ParticipantAdded {
-                incident_id,
-                guild_id,
-                user_id,
-                at_ms,
-                ..
-            } => {
-                let id = match self.incident_row_id(incident_id).await? {
-                    Some(id) => id,
-                    // The opening update of a concurrent detector is not stored yet.
-                    None => {
-                        self.placeholder_incident(incident_id, *guild_id, *at_ms)
-                            .await?
-                    }
-                };
-                self.update_incident(id, ms_time(*at_ms), &[*user_id], None)
-                    .await?;
-                Ok(id)
-            }
-            IncidentUpdate::Closed {
-                incident_id,
-                ended_at_ms,
-                ..
-            } => {
-                let id = self.require_incident(incident_id).await?;
-                let current: serde_json::Value = sqlx::query_scalar(
-                    "SELECT response FROM brigade_incidents WHERE incident_id = $1",
-                )
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
-                sqlx::query(
-                    "UPDATE brigade_incidents SET window_end = GREATEST(window_end, $2) WHERE incident_id = $1",
-                )
-                .bind(id)
-                .bind(ms_time(*ended_at_ms))
-                .execute(&self.pool)
-                .await?;
-                match self.close_incident(id, &current).await {
-                    // Another process closed it first.
-                    Ok(_) | Err(StorageError::NotFound(_)) => Ok(id),
-                    Err(e) => Err(e),
-                }
-            }
-        }
-    }
-
-    async fn incident_row_id(&self, detector_id: &str) -> Result<Option<i64>, StorageError> {
-        Ok(
-            sqlx::query_scalar("SELECT incident_id FROM brigade_incidents WHERE detector_id = $1")
-                .bind(detector_id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn placeholder_incident(
-        &self,
-        detector_id: &str,
-        guild_id: u64,
-        at_ms: i64,
-    ) -> Result<i64, StorageError> {
-        sqlx::query(
-            "INSERT INTO brigade_incidents (guild_id, kind, window_start, window_end, detector_id)
-             VALUES ($1, 'opening', $2, $2, $3) ON CONFLICT (detector_id) WHERE detector_id IS NOT NULL DO NOTHING",
-        )
-        .bind(db_id(guild_id))
-        .bind(ms_time(at_ms))
-        .bind(detector_id)
-        .execute(&self.pool)
-        .await?;
-        self.require_incident(detector_id).await
-    }
-
-    async fn require_incident(&self, detector_id: &str) -> Result<i64, StorageError> {
-        self.incident_row_id(detector_id)
-            .await?
-            .ok_or_else(|| StorageError::NotFound(format!("incident {detector_id}")))
     }
 }
 

@@ -379,3 +379,98 @@ async fn two_processes_split_the_shards_and_share_strikes_and_incidents() {
         .await;
     assert!(participants.len() >= 12);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_change_in_one_process_applies_in_the_other_within_a_second() {
+    let (g0, g1) = (guild_on_shard(0), guild_on_shard(1));
+    let spec = |g: u64| {
+        GuildSpec::new(g, &format!("Guild {g}"))
+            .channel(g + 2, "mod-log")
+            .role(g + 10, "moderators", MANAGE_MESSAGES, 1)
+    };
+    let mut opts = Options {
+        guilds: vec![spec(g0), spec(g1)],
+        recommended_shards: 2,
+        ..Options::default()
+    };
+    let fake = Daemon::fake(&opts).await;
+    let db = Arc::new(TestDb::new().await);
+    for g in [g0, g1] {
+        let mut s = opts.settings.clone();
+        s.mod_log_channel = Some(g + 2);
+        s.appeal_channel = None;
+        db.storage
+            .set_guild_settings(g, &s, &crate::base_config(), None)
+            .await
+            .expect("settings");
+    }
+    let redis = Arc::new(TestRedis::new());
+    opts.shards = "0-0/2".into();
+    let p0 = Daemon::spawn(fake.clone(), db.clone(), redis.clone(), &opts);
+    opts.shards = "1-1/2".into();
+    let p1 = Daemon::spawn(fake.clone(), db.clone(), redis.clone(), &opts);
+    p0.until_ready(2).await;
+
+    // g0 lives in the first process. Its dry-run is switched on through the second one, as
+    // another front end (the dashboard, a shard hand-over) would: the interaction reaches shard 1.
+    let admin = Author::new(600_000_000_000_000_950, "admin");
+    let set = json!([{"name": "config", "type": 2, "options": [
+        {"name": "set", "type": 1, "options": [
+            {"name": "key", "type": 3, "value": "dry_run"},
+            {"name": "value", "type": 3, "value": "on"}]}]}]);
+    assert_eq!(
+        fake.dispatch_to_shard(
+            1,
+            "INTERACTION_CREATE",
+            events::slash_command(g0, g0 + 1, &admin, ADMINISTRATOR, "mod", set),
+        ),
+        1
+    );
+    let answered = p1
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["data"]["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("Set `dry_run`"))
+        })
+        .await;
+    // The first process applies it within a second of the answer.
+    let applied = "applied guild settings changed by another process";
+    let deadline = answered.at + Duration::from_secs(1);
+    while !p0.logs().contains(applied) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not applied within 1 s of the change\nfirst process:\n{}",
+            p0.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !p1.logs().contains(applied),
+        "the changing process applied it itself"
+    );
+
+    // And it decides with it: a threat in g0 is recorded as a dry-run case, nothing is done.
+    let member = offender(40);
+    let id = account_aged(Duration::ZERO, 77);
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        events::message_create(g0, g0 + 1, id, &member, THREAT),
+    );
+    let dry: bool = p0
+        .eventually("the threat's case", || async {
+            sqlx::query_scalar(
+                "SELECT dry_run FROM moderation_cases WHERE guild_id = $1 AND user_id = $2",
+            )
+            .bind(g0 as i64)
+            .bind(member.id as i64)
+            .fetch_optional(p0.storage().pool())
+            .await
+            .ok()
+            .flatten()
+        })
+        .await;
+    assert!(dry, "the case was not a dry run:\n{}", p0.logs());
+    assert!(fake
+        .requests_to("PATCH", &format!("/guilds/{g0}/members/{}", member.id))
+        .is_empty());
+}

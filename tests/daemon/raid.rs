@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::fake_discord::events::{self, Author};
 use crate::harness::*;
 
@@ -59,4 +61,81 @@ async fn raid_of_new_accounts_opens_one_incident_and_times_them_out() {
             .is_some_and(|t| t.starts_with("Incident"))
     })
     .await;
+}
+
+/// The audit rows of `kind` in the test guild: (created_at, payload).
+async fn audit_rows(d: &Daemon, kind: &str) -> Vec<(chrono::DateTime<chrono::Utc>, Value)> {
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, Option<String>)> = sqlx::query_as(
+        "SELECT created_at, payload FROM audit_log WHERE guild_id = $1 AND kind = $2 ORDER BY seq",
+    )
+    .bind(GUILD as i64)
+    .bind(kind)
+    .fetch_all(d.storage().pool())
+    .await
+    .expect("audit rows");
+    rows.into_iter()
+        .map(|(t, p)| {
+            (
+                t,
+                p.and_then(|p| serde_json::from_str(&p).ok())
+                    .unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_mode_changes_are_in_the_audit_trail_before_discord_is_called() {
+    let mut opts = Options::default();
+    // Close the incident soon after the flood, so the lift is seen too.
+    opts.env
+        .push(("USMCA_BRIGADE__QUIET_PERIOD".into(), "2s".into()));
+    let d = Daemon::start(opts).await;
+    // Five established accounts post one text: a duplicate flood in #general.
+    for i in 0..5 {
+        let who = Author::new(
+            account_aged(Duration::from_secs(400 * 86_400), 700 + i),
+            "spammer",
+        );
+        d.say(
+            GENERAL,
+            &who,
+            "free nitro at nitro-gift dot example, claim it now",
+        );
+    }
+    let slowed = d
+        .request("PATCH", &format!("/channels/{GENERAL}"), |r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b["rate_limit_per_user"].as_u64().is_some_and(|s| s > 0))
+        })
+        .await;
+    let rows = audit_rows(&d, "incident.slowmode").await;
+    let set = rows
+        .iter()
+        .find(|(_, p)| p["seconds"].as_u64().is_some_and(|s| s > 0))
+        .unwrap_or_else(|| panic!("no incident.slowmode row for setting slow-mode: {rows:?}"));
+    assert_eq!(set.1["channel_id"], GENERAL);
+    assert!(
+        set.0 <= slowed.wall,
+        "recorded at {} but Discord was called at {}",
+        set.0,
+        slowed.wall
+    );
+
+    // The incident ends after its quiet period: the lift is recorded before it is made.
+    let lifted = d
+        .request("PATCH", &format!("/channels/{GENERAL}"), |r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b["rate_limit_per_user"].as_u64() == Some(0))
+        })
+        .await;
+    let rows = audit_rows(&d, "incident.slowmode").await;
+    let lift = rows
+        .iter()
+        .find(|(_, p)| p["seconds"].as_u64() == Some(0))
+        .unwrap_or_else(|| panic!("no incident.slowmode row for lifting slow-mode: {rows:?}"));
+    assert!(lift.0 <= lifted.wall, "lift recorded after the call");
+    assert!(audit_rows(&d, "incident.slowmode_failed").await.is_empty());
 }

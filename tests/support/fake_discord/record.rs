@@ -22,6 +22,8 @@ pub struct RecordedRequest {
     pub status: u16,
     /// When it arrived.
     pub at: Instant,
+    /// When it arrived, on the wall clock (to compare with database timestamps).
+    pub wall: chrono::DateTime<chrono::Utc>,
 }
 
 impl RecordedRequest {

@@ -52,6 +52,7 @@ async fn handle(
         body: body_json,
         status: status.as_u16(),
         at: Instant::now(),
+        wall: chrono::Utc::now(),
     });
     let mut resp = match reply {
         Some(v) => (status, axum::Json(v)).into_response(),
