@@ -205,7 +205,7 @@ pub fn message_event(i: u64, message_id: u64, content: &str) -> MessageEvent {
     }
 }
 
-/// What the daemon writes for a decided message (`Bot::write_row`).
+/// What the daemon writes for a decided message (`moderation` flow: `write_row`).
 pub fn message_record(ev: &MessageEvent, outcome: &Outcome) -> MessageRecord {
     MessageRecord {
         message_id: ev.message_id,
