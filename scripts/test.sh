@@ -4,7 +4,8 @@
 # Uses the Postgres at DATABASE_URL and the Redis at REDIS_URL (defaults: 127.0.0.1:5432 and
 # 127.0.0.1:6379) when they answer. Otherwise starts throwaway local servers (temporary
 # directory, free ports, trust auth), installing the Debian packages first when the binaries
-# are missing, and stops them on exit. Fetches the ONNX Runtime library when a setup script
+# are missing, and stops them on exit. Installs promtool (alert-rule tests) when missing.
+# Fetches the ONNX Runtime library when a setup script
 # exists and the library is absent. Then runs `cargo nextest run --all-targets` (or
 # `cargo test --all-targets`) with any extra arguments, and exits with its status.
 set -euo pipefail
@@ -144,6 +145,13 @@ start_redis() {
 
 if pg_answers; then log "using Postgres at $(url_host "$DATABASE_URL"):$(url_port "$DATABASE_URL" 5432)"; else start_postgres; fi
 if redis_answers; then log "using Redis at $(url_host "$REDIS_URL"):$(url_port "$REDIS_URL" 6379)"; else start_redis; fi
+
+# promtool (in Debian's prometheus package) runs the alert-rule unit tests in tests/ops.
+if ! command -v promtool >/dev/null; then
+    log "installing promtool for the alert-rule tests"
+    apt_install --no-install-recommends prometheus \
+        || log "promtool could not be installed: the alert-rule test skips and says so"
+fi
 
 if [[ -x scripts/setup-onnxruntime.sh ]] && ! ls .onnxruntime/libonnxruntime.so* >/dev/null 2>&1; then
     log "fetching the ONNX Runtime library"

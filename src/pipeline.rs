@@ -62,7 +62,7 @@ pub struct MessageEvent {
 }
 
 /// A member joined a guild. The account's age comes from the user id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinEvent {
     /// Guild.
     pub guild_id: u64,
@@ -72,6 +72,9 @@ pub struct JoinEvent {
     pub joined_at: DateTime<Utc>,
     /// The account has no avatar of its own.
     pub default_avatar: bool,
+    /// Role ids the member joined with (some servers grant roles on join).
+    #[serde(default)]
+    pub roles: Vec<u64>,
 }
 
 /// Everything decided about one message.
@@ -121,7 +124,20 @@ pub struct Pipeline {
     store: Option<Arc<dyn StandingStore>>,
     /// Participants of each guild's open incident, by incident id.
     incidents: Mutex<HashMap<u64, (String, BTreeSet<u64>)>>,
+    /// What was last seen of each member (roles, moderator rights), so an incident's response
+    /// can honour exemptions for members it reaches without a message of theirs in hand.
+    members: Mutex<HashMap<(u64, u64), MemberFacts>>,
 }
+
+/// What the exemption rules need to know about a member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct MemberFacts {
+    roles: Vec<u64>,
+    moderator: bool,
+}
+
+/// Members whose roles are remembered for incident responses; the map is cleared past this.
+const MEMBER_FACTS_CAPACITY: usize = 100_000;
 
 /// The global policy and the guilds that override it (per-guild thresholds, exemptions, dry-run).
 struct Policies {
@@ -153,6 +169,7 @@ impl Pipeline {
             book: MemberBook::new(DEFAULT_BOOK_CAPACITY),
             store: None,
             incidents: Mutex::new(HashMap::new()),
+            members: Mutex::new(HashMap::new()),
         }
     }
 
@@ -221,6 +238,7 @@ impl Pipeline {
     ) -> Result<Outcome, PipelineError> {
         let now = ms(ev.created_at);
         let key = (ev.guild_id, ev.author_id);
+        self.remember_member(key, &ev.author_roles, ev.author_is_moderator);
         self.ensure_loaded(key).await?;
         let policy = self.policy_for(ev.guild_id);
         let p = &policy.behaviour;
@@ -355,6 +373,7 @@ impl Pipeline {
 
     /// Handles a member joining: raid detection.
     pub async fn on_join(&self, ev: JoinEvent) -> Result<Vec<IncidentUpdate>, PipelineError> {
+        self.remember_member((ev.guild_id, ev.user_id), &ev.roles, false);
         let mut updates = self
             .detector
             .on_join(&JoinSignal {
@@ -395,8 +414,10 @@ impl Pipeline {
             if let IncidentUpdate::Opened { guild_id, .. }
             | IncidentUpdate::ParticipantAdded { guild_id, .. } = u
             {
-                let dry = self.policy_for(*guild_id).is_dry_run(*guild_id);
-                u.set_dry_run(dry);
+                let guild_id = *guild_id;
+                let policy = self.policy_for(guild_id);
+                u.set_dry_run(policy.is_dry_run(guild_id));
+                self.spare_exempt(&policy, u);
             }
         }
         let mut map = self.incidents.lock().unwrap_or_else(|e| e.into_inner());
@@ -416,6 +437,87 @@ impl Pipeline {
                     entry.1.extend(u.participants());
                 }
             }
+        }
+    }
+
+    fn remember_member(&self, key: (u64, u64), roles: &[u64], moderator: bool) {
+        let mut map = self.members.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MEMBER_FACTS_CAPACITY && !map.contains_key(&key) {
+            map.clear();
+        }
+        map.insert(
+            key,
+            MemberFacts {
+                roles: roles.to_vec(),
+                moderator,
+            },
+        );
+    }
+
+    /// Why a member is exempt from automatic actions in a guild, if they are: moderators,
+    /// exempt users and exempt roles (as last seen). Incident responses ask this too.
+    pub fn member_exemption(&self, guild_id: u64, user_id: u64) -> Option<&'static str> {
+        let facts = self
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(guild_id, user_id))
+            .cloned()
+            .unwrap_or_default();
+        self.policy_for(guild_id).exemptions.member_exemption(
+            user_id,
+            &facts.roles,
+            facts.moderator,
+        )
+    }
+
+    /// Takes exempt members out of an incident's timeouts, and exempt channels out of its
+    /// slow-mode: exemptions hold for raid responses as for every automatic action.
+    fn spare_exempt(&self, policy: &Policy, u: &mut IncidentUpdate) {
+        let guild_id = match u {
+            IncidentUpdate::Opened { guild_id, .. }
+            | IncidentUpdate::ParticipantAdded { guild_id, .. }
+            | IncidentUpdate::Closed { guild_id, .. } => *guild_id,
+        };
+        match u {
+            IncidentUpdate::Opened { response, .. } => {
+                response.timeout_users.retain(|user| {
+                    let why = self.member_exemption(guild_id, *user);
+                    if let Some(why) = why {
+                        tracing::info!(
+                            guild = guild_id,
+                            user,
+                            exempt = why,
+                            "incident participant not timed out"
+                        );
+                    }
+                    why.is_none()
+                });
+                if response
+                    .slowmode
+                    .is_some_and(|(c, _)| policy.exemptions.channels.contains(&c))
+                {
+                    response.slowmode = None;
+                }
+            }
+            IncidentUpdate::ParticipantAdded {
+                user_id,
+                timeout_secs,
+                ..
+            } => {
+                if timeout_secs.is_some() {
+                    if let Some(why) = self.member_exemption(guild_id, *user_id) {
+                        tracing::info!(
+                            guild = guild_id,
+                            user = *user_id,
+                            exempt = why,
+                            "incident participant not timed out"
+                        );
+                        *timeout_secs = None;
+                    }
+                }
+            }
+            IncidentUpdate::Closed { .. } => {}
         }
     }
 

@@ -164,16 +164,11 @@ fn level_for(policy: &Policy, score: f64) -> Action {
 
 fn exemption(policy: &Policy, i: &DecisionInput<'_>) -> Option<&'static str> {
     let ex = &policy.exemptions;
-    if i.author_is_moderator {
-        Some("moderator (Manage Messages or Administrator)")
-    } else if ex.users.contains(&i.author_id) {
-        Some("exempt user")
-    } else if ex.channels.contains(&i.channel_id) {
-        Some("exempt channel")
-    } else if i.author_roles.iter().any(|r| ex.roles.contains(r)) {
-        Some("exempt role")
-    } else {
-        None
+    let member = ex.member_exemption(i.author_id, i.author_roles, i.author_is_moderator);
+    match member {
+        // A moderator or exempt user is named as such even in an exempt channel.
+        Some("exempt role") | None if ex.channels.contains(&i.channel_id) => Some("exempt channel"),
+        other => other,
     }
 }
 

@@ -31,6 +31,27 @@ pub struct ExemptionSet {
     pub users: BTreeSet<u64>,
 }
 
+impl ExemptionSet {
+    /// Why a member is never punished automatically, if they are: moderators, exempt users,
+    /// members holding an exempt role. (Channels are checked where a message is in hand.)
+    pub fn member_exemption(
+        &self,
+        user_id: u64,
+        roles: &[u64],
+        is_moderator: bool,
+    ) -> Option<&'static str> {
+        if is_moderator {
+            Some("moderator (Manage Messages or Administrator)")
+        } else if self.users.contains(&user_id) {
+            Some("exempt user")
+        } else if roles.iter().any(|r| self.roles.contains(r)) {
+            Some("exempt role")
+        } else {
+            None
+        }
+    }
+}
+
 /// Moderation settings: decision thresholds and escalation, plus the scorer's and the
 /// brigade detector's parameters. Cheap to share behind an `Arc`; per-guild dry-run can change at run time.
 #[derive(Debug)]

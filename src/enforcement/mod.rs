@@ -32,9 +32,16 @@ pub enum EnforcementError {
     /// The case could not be stored; nothing was sent to Discord.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// Discord refused the reversal.
-    #[error(transparent)]
-    Discord(#[from] RestError),
+    /// Discord refused to undo the action: the case is unchanged and can be reversed again.
+    #[error("Discord refused to lift the {action} ({source}); case #{case_no} is unchanged, so it can be reversed again once that is fixed")]
+    UndoRefused {
+        /// The case.
+        case_no: i64,
+        /// What was to be lifted ("timeout", "ban").
+        action: &'static str,
+        /// Discord's answer.
+        source: RestError,
+    },
 }
 
 /// What happened to one action.
@@ -273,9 +280,13 @@ impl Executor {
         }
     }
 
-    /// Reverses a case: records it (who, why), lifts a timeout or ban on Discord, and notes it in
-    /// the mod log. Kicks and warnings have nothing to undo on Discord; their strike is lifted
-    /// by the caller.
+    /// Reverses a case: lifts a timeout or ban on Discord, then records the reversal (who,
+    /// why) and notes it in the mod log. Kicks and warnings have nothing to undo on Discord;
+    /// their strike is lifted by the caller.
+    ///
+    /// The reversal is recorded only once Discord confirmed the undo (a 404, "not banned" or
+    /// "not timed out", counts as done): when Discord refuses, the case stays as it was, the
+    /// refusal is audited (`case.reverse_failed`) and [`EnforcementError::UndoRefused`] says why.
     pub async fn reverse(
         &self,
         guild_id: u64,
@@ -284,24 +295,52 @@ impl Executor {
         why: &str,
         guild: &GuildTarget,
     ) -> Result<Case, EnforcementError> {
+        let current = self.storage.case(guild_id, case_no).await?.ok_or_else(|| {
+            StorageError::NotFound(format!("case #{case_no} in guild {guild_id}"))
+        })?;
+        if current.status == CaseStatus::Reversed {
+            return Err(
+                StorageError::Conflict(format!("case #{case_no} is already reversed")).into(),
+            );
+        }
+        let gid = GuildId::new(guild_id.max(1));
+        let uid = UserId::new(current.user_id.max(1));
+        let reason = format!("usmca-bot: case #{case_no} reversed by {by}: {why}");
+        if !current.dry_run {
+            let undo = match current.action {
+                CaseAction::Timeout => {
+                    Some(("timeout", self.rest.remove_timeout(gid, uid, &reason).await))
+                }
+                CaseAction::Ban => Some(("ban", self.rest.unban(gid, uid, &reason).await)),
+                _ => None,
+            };
+            match undo {
+                Some((_, Err(RestError::NotFound { .. }))) | Some((_, Ok(()))) | None => {}
+                Some((action, Err(source))) => {
+                    let refused = crate::storage::AuditEvent {
+                        guild_id,
+                        kind: "case.reverse_failed".into(),
+                        actor_id: Some(by),
+                        target_id: Some(current.user_id),
+                        payload: serde_json::json!({
+                            "case_no": case_no, "reason": why, "error": source.to_string(),
+                        }),
+                    };
+                    if let Err(e) = self.storage.audit(&refused).await {
+                        tracing::error!(guild = guild_id, case_no, error = %e, "refused reversal not recorded");
+                    }
+                    return Err(EnforcementError::UndoRefused {
+                        case_no,
+                        action,
+                        source,
+                    });
+                }
+            }
+        }
         let case = self
             .storage
             .reverse_case(guild_id, case_no, by, why)
             .await?;
-        let gid = GuildId::new(guild_id.max(1));
-        let uid = UserId::new(case.user_id.max(1));
-        let reason = format!("usmca-bot: case #{case_no} reversed by {by}: {why}");
-        if !case.dry_run {
-            let undo = match case.action {
-                CaseAction::Timeout => Some(self.rest.remove_timeout(gid, uid, &reason).await),
-                CaseAction::Ban => Some(self.rest.unban(gid, uid, &reason).await),
-                _ => None,
-            };
-            match undo {
-                Some(Err(RestError::NotFound { .. })) | Some(Ok(())) | None => {}
-                Some(Err(e)) => return Err(e.into()),
-            }
-        }
         if let Some(channel) = guild.mod_log {
             let text = format!(
                 "Case #{case_no} ({}) against <@{}> was reversed by <@{by}>: {why}",

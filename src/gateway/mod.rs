@@ -194,6 +194,7 @@ impl EventHandler for Handler {
             user_id: member.user.id.get(),
             joined_at: member.joined_at.as_ref().map_or_else(Utc::now, to_utc),
             default_avatar: member.user.avatar.is_none(),
+            roles: member.roles.iter().map(|r| r.get()).collect(),
         });
     }
 

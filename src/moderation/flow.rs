@@ -170,10 +170,11 @@ impl Moderation {
             self.metrics.postgres_errors.inc();
             tracing::warn!(guild = ev.guild_id, user = ev.user_id, error = %e, "member row not stored");
         }
+        let guild_id = ev.guild_id;
         match self.pipeline.on_join(ev).await {
             Ok(updates) => self.respond_to_incidents(&updates, None).await,
             Err(e) => {
-                tracing::error!(guild = ev.guild_id, error = %e, "raid detection failed for a join")
+                tracing::error!(guild = guild_id, error = %e, "raid detection failed for a join")
             }
         }
     }

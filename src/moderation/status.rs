@@ -180,8 +180,11 @@ impl Moderation {
             .inc_by(fallbacks.saturating_sub(m.redis_errors.get()));
         m.writer_lag_ms
             .set(i64::try_from(w.last_lag_ms).unwrap_or(i64::MAX));
+        let rest = self.executor.rest();
         m.discord_invalid_requests
-            .set(i64::try_from(self.executor.rest().invalid_requests()).unwrap_or(i64::MAX));
+            .set(i64::try_from(rest.invalid_requests()).unwrap_or(i64::MAX));
+        m.discord_invalid_request_budget
+            .set(i64::try_from(rest.invalid_request_budget()).unwrap_or(i64::MAX));
     }
 
     /// Writes this process's shard heartbeats (and latency gauges); the daemon calls it every

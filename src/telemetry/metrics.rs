@@ -31,6 +31,9 @@ pub struct Metrics {
     pub discord_rate_limited: IntCounter,
     /// Invalid requests (401/403/429) in the current 10-minute window.
     pub discord_invalid_requests: IntGauge,
+    /// The invalid-request guard's budget: at this many invalid answers in 10 minutes the bot
+    /// stops calling Discord (alerts compare the count with it).
+    pub discord_invalid_request_budget: IntGauge,
     /// Gateway heartbeat latency per shard, in milliseconds.
     pub gateway_latency_ms: IntGaugeVec,
     /// Brigade incidents opened, by kind.
@@ -152,6 +155,11 @@ impl Metrics {
                 &r,
                 "discord_invalid_requests",
                 "Invalid requests (401/403/429) in the current 10-minute window",
+            ),
+            discord_invalid_request_budget: gauge(
+                &r,
+                "discord_invalid_request_budget",
+                "Invalid requests in 10 minutes at which the bot stops calling Discord",
             ),
             gateway_latency_ms: {
                 let g = IntGaugeVec::new(

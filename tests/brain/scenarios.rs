@@ -209,6 +209,7 @@ async fn raid_of_fresh_accounts_is_one_incident_with_timeouts() -> TestResult {
                 user_id: r.id,
                 joined_at: at(r.joined_ms),
                 default_avatar: false,
+                roles: Vec::new(),
             })
             .await?,
         );

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::fake_discord::events::{self, Author};
-use crate::fake_discord::RecordedRequest;
 use crate::harness::*;
 
 const THREAT: &str = "i will kill you, you stupid bitch";
@@ -15,30 +14,6 @@ const ADMIN_ID: u64 = 600_000_000_000_000_900;
 
 fn admin() -> Author {
     Author::new(ADMIN_ID, "admin")
-}
-
-/// The JSON `data` of an interaction callback.
-fn callback_data(r: &RecordedRequest) -> Value {
-    body(r)["data"].clone()
-}
-
-async fn slash(d: &Daemon, who: &Author, perms: u64, options: Value) -> RecordedRequest {
-    let before = d
-        .fake
-        .requests_to("POST", "/interactions/*/*/callback")
-        .len();
-    let sent = d.fake.dispatch(
-        "INTERACTION_CREATE",
-        events::slash_command(GUILD, GENERAL, who, perms, "mod", options),
-    );
-    assert_eq!(sent, 1);
-    d.eventually("interaction answered", || async {
-        d.fake
-            .requests_to("POST", "/interactions/*/*/callback")
-            .get(before)
-            .cloned()
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

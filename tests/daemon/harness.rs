@@ -393,3 +393,29 @@ impl Drop for Daemon {
 pub fn body(r: &RecordedRequest) -> Value {
     r.body.clone().unwrap_or(Value::Null)
 }
+
+/// The JSON `data` of an interaction callback.
+pub fn callback_data(r: &RecordedRequest) -> Value {
+    body(r)["data"].clone()
+}
+
+/// Sends `/mod` with `options` as `who` (with permission bits `perms`) in the test guild and
+/// waits for its answer.
+pub async fn slash(d: &Daemon, who: &Author, perms: u64, options: Value) -> RecordedRequest {
+    let before = d
+        .fake
+        .requests_to("POST", "/interactions/*/*/callback")
+        .len();
+    let sent = d.fake.dispatch(
+        "INTERACTION_CREATE",
+        events::slash_command(GUILD, GENERAL, who, perms, "mod", options),
+    );
+    assert_eq!(sent, 1);
+    d.eventually("interaction answered", || async {
+        d.fake
+            .requests_to("POST", "/interactions/*/*/callback")
+            .get(before)
+            .cloned()
+    })
+    .await
+}

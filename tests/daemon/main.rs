@@ -14,6 +14,7 @@ mod harness;
 mod moderation;
 mod ops;
 mod raid;
+mod reliability;
 
 use std::sync::Once;
 use usmca_bot::config::{load_from, Config, ConfigSource};

@@ -156,6 +156,51 @@ fn alerts_cover_down_not_ready_queue_429s_and_invalid_requests() {
 }
 
 #[test]
+fn invalid_request_alerts_follow_the_guard_budget() {
+    let rules = alert_rules();
+    let expr = |name: &str| {
+        rules
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, e, _)| e.clone())
+            .unwrap_or_else(|| panic!("no alert {name}"))
+    };
+    // Both compare the count with the budget the bot exports, so they fire at the guard's own
+    // numbers, not at Discord's 10,000 which the guard never lets the bot reach.
+    assert_eq!(
+        expr("UsmcaInvalidRequestGuardHalfSpent"),
+        "usmca_discord_invalid_requests >= 0.5 * usmca_discord_invalid_request_budget"
+    );
+    assert_eq!(
+        expr("UsmcaInvalidRequestGuardTripped"),
+        "usmca_discord_invalid_requests >= usmca_discord_invalid_request_budget"
+    );
+    // The promtool rule test feeds the guard's real default budget.
+    let tests = yaml(RULE_TESTS);
+    let budget_series = tests["tests"]
+        .as_sequence()
+        .expect("tests")
+        .iter()
+        .flat_map(|t| t["input_series"].as_sequence().cloned().unwrap_or_default())
+        .find(|s| {
+            s["series"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("usmca_discord_invalid_request_budget"))
+        })
+        .expect("a rule test feeds usmca_discord_invalid_request_budget");
+    let values = budget_series["values"].as_str().unwrap_or_default();
+    assert_eq!(
+        values.split('x').next(),
+        Some(
+            usmca_bot::discord::guard::DEFAULT_INVALID_REQUEST_BUDGET
+                .to_string()
+                .as_str()
+        ),
+        "the rule test's budget is not the guard's default"
+    );
+}
+
+#[test]
 fn prometheus_scrapes_the_compose_bot_and_loads_the_rules() {
     let config = yaml("deploy/prometheus/prometheus.yml");
     let files = config["rule_files"].as_sequence().expect("rule_files");

@@ -277,6 +277,11 @@ impl RestClient {
     }
 
     /// Invalid (401/403/429) responses counted in the current window.
+    pub fn invalid_request_budget(&self) -> usize {
+        self.policy.invalid_request_budget
+    }
+
+    /// Invalid (401/403/429) answers counted in the current window.
     pub fn invalid_requests(&self) -> usize {
         self.with_guard(|g| g.count(Instant::now()))
     }

@@ -1,0 +1,147 @@
+//! Reliability: reversals recorded only after Discord's undo, exemptions for every automatic
+//! action, over-budget actions that wait, reloads that say what they could not apply.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::fake_discord::events::Author;
+use crate::fake_discord::Fault;
+use crate::harness::*;
+
+const THREAT: &str = "i will kill you, you stupid bitch";
+
+fn offender(seq: u64) -> Author {
+    Author::new(account_aged(Duration::from_secs(2 * 3600), seq), "offender")
+}
+
+fn admin() -> Author {
+    Author::new(600_000_000_000_000_777, "admin")
+}
+
+/// A case's (status, reversed_by) by number.
+async fn case_state(d: &Daemon, case_no: i64) -> (String, Option<i64>) {
+    sqlx::query_as(
+        "SELECT status, reversed_by FROM moderation_cases WHERE guild_id = $1 AND case_no = $2",
+    )
+    .bind(GUILD as i64)
+    .bind(case_no)
+    .fetch_one(d.storage().pool())
+    .await
+    .expect("case")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_discord_refuses_leaves_the_case_as_it_was_and_can_be_retried() {
+    let d = Daemon::start(Options::default()).await;
+    let who = offender(31);
+    d.say(GENERAL, &who, THREAT);
+    d.eventually("timeout applied", || async {
+        let c = d.cases().await;
+        (c.first().map(|c| (c.2.as_str(), c.3.as_str())) == Some(("timeout", "applied")))
+            .then_some(())
+    })
+    .await;
+    let pardon = || {
+        json!([{"name": "pardon", "type": 1, "options": [
+        {"name": "case", "type": 4, "value": 1}, {"name": "reason", "type": 3, "value": "misread"}]}])
+    };
+
+    // Discord refuses to lift the timeout: the moderator is told why, the case is unchanged.
+    d.fake.fail_next(
+        "PATCH",
+        "/guilds/*/members/*",
+        1,
+        Fault::missing_permissions(),
+    );
+    let r = slash(&d, &admin(), ADMINISTRATOR, pardon()).await;
+    let text = callback_data(&r)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains("Could not reverse case #1")
+            && text.contains("Missing Permissions")
+            && text.contains("unchanged"),
+        "{text}"
+    );
+    assert_eq!(case_state(&d, 1).await, ("applied".to_string(), None));
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE guild_id = $1 AND kind = 'case.reverse_failed'",
+    )
+    .bind(GUILD as i64)
+    .fetch_one(d.storage().pool())
+    .await
+    .expect("audit");
+    assert_eq!(refused, 1, "the refusal is in the audit trail");
+
+    // Once Discord accepts, the same command reverses it.
+    let r = slash(&d, &admin(), ADMINISTRATOR, pardon()).await;
+    let text = callback_data(&r)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(text.contains("is reversed"), "{text}");
+    let (status, by) = case_state(&d, 1).await;
+    assert_eq!(status, "reversed");
+    assert_eq!(by, Some(admin().id as i64));
+    let lifts: Vec<_> = d
+        .fake
+        .requests_to("PATCH", &format!("/guilds/{GUILD}/members/{}", who.id))
+        .into_iter()
+        .filter(|r| body(r)["communication_disabled_until"].is_null())
+        .collect();
+    assert_eq!(lifts.len(), 2, "one refused lift, one accepted");
+    assert_eq!(lifts[1].status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raid_sweep_spares_exempt_users_and_roles() {
+    const TRUSTED_ROLE: u64 = GUILD + 20;
+    let raiders: Vec<Author> = (0..12)
+        .map(|i| Author::new(account_aged(Duration::from_secs(86_400), 500 + i), "raider"))
+        .collect();
+    let mut opts = Options::default();
+    opts.settings.exemptions = Some(usmca_bot::domain::ExemptionOverrides {
+        users: Some(vec![raiders[0].id]),
+        roles: Some(vec![TRUSTED_ROLE]),
+        channels: None,
+    });
+    let d = Daemon::start(opts).await;
+    // The second raider joins with the exempt role (granted on join).
+    let with_role = raiders[1].clone().with_roles(&[TRUSTED_ROLE]);
+    for (i, r) in raiders.iter().enumerate() {
+        let who = if i == 1 { &with_role } else { r };
+        d.fake.dispatch(
+            "GUILD_MEMBER_ADD",
+            crate::fake_discord::events::guild_member_add(GUILD, who),
+        );
+    }
+    // Everyone else is timed out by the sweep.
+    for r in &raiders[2..] {
+        d.request(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{}", r.id),
+            |_| true,
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for r in &raiders[..2] {
+        assert!(
+            d.fake
+                .requests_to("PATCH", &format!("/guilds/{GUILD}/members/{}", r.id))
+                .is_empty(),
+            "exempt raider {} was timed out\n{}",
+            r.id,
+            d.logs()
+        );
+    }
+    let spared: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM moderation_cases WHERE user_id = ANY($1)")
+            .bind(vec![raiders[0].id as i64, raiders[1].id as i64])
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("cases");
+    assert_eq!(spared, 0, "no case against an exempt member");
+}
