@@ -283,6 +283,13 @@ fn render_status(s: &StatusSummary) -> String {
             "off"
         }
     );
+    if !s.restart_pending.is_empty() {
+        let _ = writeln!(
+            out,
+            "Restart pending: {} changed since start and take effect after a restart",
+            s.restart_pending.join(", ")
+        );
+    }
     out
 }
 

@@ -58,6 +58,8 @@ pub struct StatusSummary {
     pub writer: (u64, u64),
     /// The guild is in dry-run.
     pub dry_run: bool,
+    /// Configuration keys changed by a reload that only a restart applies.
+    pub restart_pending: Vec<String>,
 }
 
 /// This process's name in heartbeats: host name and pid.
@@ -112,6 +114,7 @@ impl Moderation {
             redis_ok: !self.state.is_degraded(),
             writer: (w.written, w.pending as u64),
             dry_run: self.is_dry_run(guild_id),
+            restart_pending: self.config.restart_pending(),
         }
     }
 

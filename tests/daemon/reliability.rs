@@ -145,3 +145,52 @@ async fn a_raid_sweep_spares_exempt_users_and_roles() {
             .expect("cases");
     assert_eq!(spared, 0, "no case against an exempt member");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_names_the_keys_that_wait_for_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("usmca.toml");
+    std::fs::write(&file, "[thresholds]\nwarn = 0.5\n").expect("write config");
+    let mut opts = Options::default();
+    opts.env
+        .push(("USMCA_CONFIG".into(), file.display().to_string()));
+    let d = Daemon::start(opts).await;
+    std::fs::write(
+        &file,
+        "[thresholds]\nwarn = 0.55\n[limits]\nactions_per_minute = 3\n[enforcement]\nban_delete_messages = \"3d\"\n",
+    )
+    .expect("write config");
+    d.signal("HUP");
+    d.eventually("reload logged", || async {
+        d.logs().contains("decision policy updated").then_some(())
+    })
+    .await;
+    let logs = d.logs();
+    for key in [
+        "limits.actions_per_minute",
+        "enforcement.ban_delete_messages",
+    ] {
+        assert!(
+            logs.contains(&format!("{key} changed; takes effect after a restart")),
+            "no warning for {key}:\n{logs}"
+        );
+    }
+    assert!(!logs.contains("thresholds.warn changed; takes effect after a restart"));
+    let r = slash(
+        &d,
+        &admin(),
+        ADMINISTRATOR,
+        json!([{"name": "status", "type": 1, "options": []}]),
+    )
+    .await;
+    let text = callback_data(&r)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains(
+            "Restart pending: enforcement.ban_delete_messages, limits.actions_per_minute"
+        ),
+        "{text}"
+    );
+}
