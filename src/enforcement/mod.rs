@@ -13,6 +13,7 @@
 pub mod incidents;
 pub mod modlog;
 pub mod plan;
+mod queue;
 
 pub use incidents::IncidentResponder;
 pub use plan::{ActRequest, Step};
@@ -75,7 +76,13 @@ pub struct Executor {
     metrics: Arc<Metrics>,
     actions_per_minute: u32,
     ban_delete: std::time::Duration,
+    /// Automatic actions over the guild's budget, waiting in order.
+    waiting: Arc<queue::Waiting>,
 }
+
+/// Most automatic actions waiting for their guild's budget, over all guilds; past it an
+/// action fails with a note (the raid is bigger than the budget allows to answer).
+pub const WAITING_ACTIONS_MAX: usize = 10_000;
 
 impl Executor {
     /// An executor allowing `actions_per_minute` automatic actions per guild.
@@ -94,6 +101,7 @@ impl Executor {
             metrics,
             actions_per_minute: actions_per_minute.max(1),
             ban_delete,
+            waiting: Arc::new(queue::Waiting::new(WAITING_ACTIONS_MAX)),
         }
     }
 
@@ -126,8 +134,10 @@ impl Executor {
         req: &ActRequest,
         guild: &GuildTarget,
     ) -> Result<Executed, EnforcementError> {
-        let over_budget =
-            !req.dry_run && req.actor_id.is_none() && !self.within_budget(req.guild_id).await;
+        // Behind actions already waiting for the budget, a new one waits too: oldest first.
+        let over_budget = !req.dry_run
+            && req.actor_id.is_none()
+            && (self.waiting.has_waiting(req.guild_id) || !self.within_budget(req.guild_id).await);
         let expires_at = req
             .timeout
             .filter(|_| req.action == CaseAction::Timeout)
@@ -153,13 +163,45 @@ impl Executor {
         };
         let (case_id, case_no) = self.storage.record_case_ids(&new).await?;
 
+        if over_budget {
+            if let Some(depth) = self.wait_for_budget(req, guild, case_id, case_no) {
+                tracing::info!(
+                    guild = req.guild_id,
+                    case_no,
+                    waiting = depth,
+                    "action over the guild's budget queued"
+                );
+                return Ok(Executed {
+                    case_id,
+                    case_no,
+                    status: CaseStatus::Pending,
+                    problems: vec![format!(
+                        "waiting for the action budget (limits.actions_per_minute = {}); {depth} queued",
+                        self.actions_per_minute
+                    )],
+                });
+            }
+        }
+        self.finish(req, guild, case_id, case_no, over_budget).await
+    }
+
+    /// Executes a recorded case (unless dry-run or refused for lack of budget), records its
+    /// final status and posts it to the mod log.
+    async fn finish(
+        &self,
+        req: &ActRequest,
+        guild: &GuildTarget,
+        case_id: i64,
+        case_no: i64,
+        refused: bool,
+    ) -> Result<Executed, EnforcementError> {
         let mut problems = Vec::new();
         let status = if req.dry_run {
             CaseStatus::Applied
-        } else if over_budget {
+        } else if refused {
             problems.push(format!(
-                "not executed: more than {} automatic actions this minute in this guild (limits.actions_per_minute)",
-                self.actions_per_minute
+                "not executed: more than {} automatic actions are waiting for this guild's budget (limits.actions_per_minute)",
+                WAITING_ACTIONS_MAX
             ));
             CaseStatus::Failed
         } else {

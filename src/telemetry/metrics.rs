@@ -34,6 +34,8 @@ pub struct Metrics {
     /// The invalid-request guard's budget: at this many invalid answers in 10 minutes the bot
     /// stops calling Discord (alerts compare the count with it).
     pub discord_invalid_request_budget: IntGauge,
+    /// Automatic actions waiting for their guild's action budget.
+    pub waiting_actions: IntGauge,
     /// Gateway heartbeat latency per shard, in milliseconds.
     pub gateway_latency_ms: IntGaugeVec,
     /// Brigade incidents opened, by kind.
@@ -155,6 +157,11 @@ impl Metrics {
                 &r,
                 "discord_invalid_requests",
                 "Invalid requests (401/403/429) in the current 10-minute window",
+            ),
+            waiting_actions: gauge(
+                &r,
+                "actions_waiting",
+                "Automatic actions waiting for their guild's budget (limits.actions_per_minute)",
             ),
             discord_invalid_request_budget: gauge(
                 &r,

@@ -194,3 +194,67 @@ async fn a_reload_names_the_keys_that_wait_for_a_restart() {
         "{text}"
     );
 }
+
+/// The `case_no` values of the log lines containing `what`, in log order.
+fn case_numbers(logs: &str, what: &str) -> Vec<i64> {
+    logs.lines()
+        .filter(|l| l.contains(what))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("case_no="))
+                .and_then(|n| n.parse().ok())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_over_the_budget_wait_and_run_oldest_first() {
+    let mut opts = Options::default();
+    for (k, v) in [
+        ("USMCA_LIMITS__ACTIONS_PER_MINUTE", "60"),
+        // New accounts posting one threat each: no brigade response muddles the count.
+        ("USMCA_BRIGADE__DUPLICATE_COUNT", "1000"),
+        ("USMCA_BRIGADE__COORDINATED_COUNT", "1000"),
+        ("USMCA_BRIGADE__HARASSMENT_COUNT", "1000"),
+    ] {
+        opts.env.push((k.into(), v.into()));
+    }
+    let d = Daemon::start(opts).await;
+    let offenders: Vec<Author> = (0..66)
+        .map(|i| {
+            Author::new(
+                account_aged(Duration::from_secs(2 * 3600), 800 + i),
+                "offender",
+            )
+        })
+        .collect();
+    for o in &offenders {
+        d.say(GENERAL, o, THREAT);
+    }
+    let cases = d
+        .eventually("every case applied", || async {
+            let c = d.cases().await;
+            (c.len() == offenders.len() && c.iter().all(|c| c.3 == "applied")).then_some(c)
+        })
+        .await;
+    assert!(cases.iter().all(|c| c.2 == "timeout"), "{cases:?}");
+    // Each offender timed out exactly once.
+    for o in &offenders {
+        let n = d
+            .fake
+            .requests_to("PATCH", &format!("/guilds/{GUILD}/members/{}", o.id))
+            .len();
+        assert_eq!(n, 1, "offender {} timed out {n} times", o.id);
+    }
+    let logs = d.logs();
+    let queued = case_numbers(&logs, "action over the guild's budget queued");
+    let ran = case_numbers(&logs, "waiting action executed");
+    assert!(
+        queued.len() >= 6,
+        "60 a minute: at least 6 of 66 wait ({queued:?})"
+    );
+    assert_eq!(
+        ran, queued,
+        "waiting actions run in the order they were queued"
+    );
+}

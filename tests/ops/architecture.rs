@@ -16,19 +16,51 @@ fn top_level(rel: &Path) -> Option<String> {
 }
 
 fn references(source: &str) -> BTreeSet<String> {
+    // Comments out, lines joined: a `use crate::{a, b::C}` group may span lines.
+    let code: String = source
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut out = BTreeSet::new();
-    for line in source.lines() {
-        let code = line.split("//").next().unwrap_or_default();
-        let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            rest = &rest[i + "crate::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                out.insert(name);
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // The top-level items of the group: their first path segment.
+            let mut depth = 0usize;
+            let mut item_start = true;
+            for c in group.chars().scan(0usize, |pos, c| {
+                let at = *pos;
+                *pos += c.len_utf8();
+                Some((at, c))
+            }) {
+                match c.1 {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    _ if item_start && !c.1.is_whitespace() => {
+                        let name = ident(&group[c.0..]);
+                        if !name.is_empty() && name != "self" {
+                            out.insert(name);
+                        }
+                        item_start = false;
+                    }
+                    _ => {}
+                }
             }
+            continue;
+        }
+        let name = ident(rest);
+        if !name.is_empty() {
+            out.insert(name);
         }
     }
     out
