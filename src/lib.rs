@@ -19,6 +19,7 @@ pub mod enforcement;
 pub mod evaluate;
 pub mod gateway;
 pub mod http;
+pub mod journal;
 pub mod manifest;
 pub mod moderation;
 pub mod pipeline;

@@ -96,6 +96,9 @@ pub struct Outcome {
     pub decision: Decision,
     /// Incident changes this message caused.
     pub incidents: Vec<IncidentUpdate>,
+    /// The member's stored standing could not be read (the database is down): they were
+    /// judged as a member with no history, apart from what this process saw meanwhile.
+    pub standing_unavailable: bool,
 }
 
 /// Why a message or join could not be processed.
@@ -127,6 +130,9 @@ pub struct Pipeline {
     /// What was last seen of each member (roles, moderator rights), so an incident's response
     /// can honour exemptions for members it reaches without a message of theirs in hand.
     members: Mutex<HashMap<(u64, u64), MemberFacts>>,
+    /// Members judged without their stored standing (the store was unavailable): not saved
+    /// over the stored one, and dropped once the store is back.
+    provisional: Mutex<BTreeSet<(u64, u64)>>,
 }
 
 /// What the exemption rules need to know about a member.
@@ -170,6 +176,7 @@ impl Pipeline {
             store: None,
             incidents: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
+            provisional: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -239,7 +246,7 @@ impl Pipeline {
         let now = ms(ev.created_at);
         let key = (ev.guild_id, ev.author_id);
         self.remember_member(key, &ev.author_roles, ev.author_is_moderator);
-        self.ensure_loaded(key).await?;
+        let standing_unavailable = !self.ensure_loaded(key).await;
         let policy = self.policy_for(ev.guild_id);
         let p = &policy.behaviour;
         let (severity, top_label) = p.severity(scores.iter());
@@ -326,7 +333,9 @@ impl Pipeline {
             )
         });
         if let (Some(store), Some(st)) = (&self.store, saved) {
-            store.save(ev.guild_id, ev.author_id, &st).await?;
+            if !standing_unavailable && !self.is_provisional(key) {
+                store.save(ev.guild_id, ev.author_id, &st).await?;
+            }
         }
         Ok(Outcome {
             guild_id: ev.guild_id,
@@ -337,6 +346,7 @@ impl Pipeline {
             behaviour,
             decision,
             incidents,
+            standing_unavailable,
         })
     }
 
@@ -349,7 +359,11 @@ impl Pipeline {
         at: DateTime<Utc>,
     ) -> Result<bool, PipelineError> {
         let key = (guild_id, user_id);
-        self.ensure_loaded(key).await?;
+        if !self.ensure_loaded(key).await {
+            return Err(PipelineError::Standing(StandingStoreError(
+                "the member's standing is not available while the database is down; reverse again later to lift the strike".into(),
+            )));
+        }
         let at = ms(at);
         let (lifted, saved) = self.book.update(key, |st| {
             // The strike is stamped with the message's time, the case a moment later.
@@ -366,7 +380,9 @@ impl Pipeline {
             (nearest.is_some(), st.clone())
         });
         if let (true, Some(store)) = (lifted, &self.store) {
-            store.save(guild_id, user_id, &saved).await?;
+            if !self.is_provisional(key) {
+                store.save(guild_id, user_id, &saved).await?;
+            }
         }
         Ok(lifted)
     }
@@ -394,15 +410,48 @@ impl Pipeline {
         Ok(updates)
     }
 
-    async fn ensure_loaded(&self, key: (u64, u64)) -> Result<(), PipelineError> {
-        if let Some(store) = &self.store {
-            if !self.book.contains(key) {
-                if let Some(st) = store.load(key.0, key.1).await? {
-                    self.book.put(key, st);
-                }
+    /// Loads a member's stored standing into the book unless it is there. Returns false
+    /// when the store could not answer: the member is then judged from what this process has
+    /// (nothing, for a member it has not seen), and that provisional standing is never saved
+    /// over the stored one.
+    async fn ensure_loaded(&self, key: (u64, u64)) -> bool {
+        let Some(store) = &self.store else {
+            return true;
+        };
+        if self.book.contains(key) {
+            return !self.is_provisional(key);
+        }
+        match store.load(key.0, key.1).await {
+            Ok(Some(st)) => {
+                self.book.put(key, st);
+                true
+            }
+            Ok(None) => true,
+            Err(e) => {
+                tracing::warn!(guild = key.0, user = key.1, error = %e, "member standing unavailable; judging without it");
+                self.provisional_lock().insert(key);
+                false
             }
         }
-        Ok(())
+    }
+
+    fn provisional_lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<(u64, u64)>> {
+        self.provisional.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_provisional(&self, key: (u64, u64)) -> bool {
+        self.provisional_lock().contains(&key)
+    }
+
+    /// Forgets the standings built while the store was unavailable, so each member's stored
+    /// standing is loaded on their next message. Call it once the store is back; returns how
+    /// many were dropped.
+    pub fn drop_provisional_standings(&self) -> usize {
+        let keys = std::mem::take(&mut *self.provisional_lock());
+        for key in &keys {
+            self.book.remove(*key);
+        }
+        keys.len()
     }
 
     /// Remembers participants and marks updates for dry-run guilds as recorded only.

@@ -50,6 +50,11 @@ impl MemberBook {
         self.evict(&mut m);
     }
 
+    /// Drops a member's standing (the next use loads it again, or starts afresh).
+    pub fn remove(&self, key: MemberKey) -> Option<MemberStanding> {
+        self.lock().remove(&key)
+    }
+
     /// Runs `f` on the member's standing (created empty when absent) under the lock; `f` must
     /// be quick and must not block.
     pub fn update<R>(&self, key: MemberKey, f: impl FnOnce(&mut MemberStanding) -> R) -> R {

@@ -221,6 +221,9 @@ pub struct StorageConfig {
     pub writer_flush: DurationSpec,
     /// Batched writer flush size.
     pub writer_batch_rows: usize,
+    /// Directory of the local journal that records actions while Postgres is down (one per
+    /// process; empty: no journal, and moderation stops recording when Postgres does).
+    pub journal_dir: String,
 }
 
 /// `[limits]`

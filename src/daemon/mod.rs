@@ -20,10 +20,13 @@ use crate::discord::rest::{RestClient, RestError};
 use crate::enforcement::Executor;
 use crate::gateway::Handler;
 use crate::http::{HttpError, HttpState};
+use crate::journal::{JournalError, JournalFile, Records};
 use crate::moderation::{Moderation, Parts};
 use crate::pipeline::Pipeline;
 use crate::state::ResilientState;
-use crate::storage::{MessageWriter, PgStandingStore, Storage, StorageError, WriterOptions};
+use crate::storage::{
+    MessageWriter, PgHealth, PgStandingStore, Storage, StorageError, WriterOptions,
+};
 use crate::telemetry::Metrics;
 use serenity::all::GatewayIntents;
 use serenity::Client;
@@ -48,6 +51,9 @@ pub enum DaemonError {
     /// The model could not be loaded.
     #[error(transparent)]
     Model(#[from] crate::classifier::ClassifierError),
+    /// The journal could not be opened.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// The decision policy could not be built from the configuration.
     #[error(transparent)]
     Policy(#[from] crate::decision::PolicyError),
@@ -127,7 +133,21 @@ pub async fn build(live: Arc<LiveConfig>) -> Result<Daemon, DaemonError> {
         }));
     }
 
-    let standings = Arc::new(PgStandingStore::new(storage.clone()));
+    let health = Arc::new(PgHealth::default());
+    let journal = match cfg.storage.journal_dir.trim() {
+        "" => {
+            tracing::warn!("storage.journal_dir is empty: actions cannot be recorded while Postgres is down, so none are taken then");
+            None
+        }
+        dir => Some(JournalFile::open(std::path::Path::new(dir))?),
+    };
+    let records = Arc::new(Records::new(
+        storage.clone(),
+        journal,
+        health.clone(),
+        metrics.clone(),
+    ));
+    let standings = Arc::new(PgStandingStore::new(storage.clone()).with_health(health.clone()));
     let pipeline = Arc::new(
         Pipeline::new(
             classifier.clone(),
@@ -141,6 +161,8 @@ pub async fn build(live: Arc<LiveConfig>) -> Result<Daemon, DaemonError> {
     let executor = Executor::new(
         rest,
         storage.clone(),
+        records.clone(),
+        crate::telemetry::process_name(),
         state.clone(),
         metrics.clone(),
         cfg.limits.actions_per_minute,
@@ -154,6 +176,7 @@ pub async fn build(live: Arc<LiveConfig>) -> Result<Daemon, DaemonError> {
         state,
         writer,
         executor,
+        records,
         metrics: metrics.clone(),
         shard_label: cfg.discord.shards.clone(),
     }));
@@ -219,6 +242,12 @@ impl Daemon {
         #[cfg(unix)]
         let sighup_task = crate::config::spawn_sighup_reloader(live.clone(), stop_tasks.clone())
             .map_err(DaemonError::Signals)?;
+
+        // What an earlier run left unfinished (journal, pending cases), beside the gateway.
+        background.push({
+            let s = service.clone();
+            tokio::spawn(async move { s.reconcile_after_restart().await })
+        });
 
         // The gateway: events flow from here on.
         handler.attach(service.clone());

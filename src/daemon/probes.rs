@@ -44,12 +44,12 @@ impl Probe for ServiceProbe {
         }
     }
 
-    async fn check(&self) -> Result<(), String> {
+    async fn check(&self) -> Result<Option<String>, String> {
         match self.kind {
-            Kind::Gateway => self.service.check_gateway().await,
-            Kind::Model => self.service.check_model(),
+            Kind::Gateway => self.service.check_gateway().await.map(|_| None),
+            Kind::Model => self.service.check_model().map(|_| None),
             Kind::Postgres => self.service.check_postgres().await,
-            Kind::Redis => self.service.check_redis().await,
+            Kind::Redis => self.service.check_redis().await.map(|_| None),
         }
     }
 }

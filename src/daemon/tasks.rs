@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 const INCIDENT_TICK: Duration = Duration::from_secs(5);
 /// How often gauges are refreshed.
 const GAUGES_TICK: Duration = Duration::from_secs(1);
+/// How often Postgres is probed while it is down (and the journal replayed once it is back).
+const RECOVERY_TICK: Duration = Duration::from_secs(1);
 
 /// Runs `step` every `every` until `stop`.
 fn every<F, Fut>(every: Duration, stop: &CancellationToken, mut step: F) -> JoinHandle<()>
@@ -31,8 +33,8 @@ where
     })
 }
 
-/// Starts the incident ticker, the gauges, the configuration-reload follower and the settings
-/// follower.
+/// Starts the incident ticker, the gauges, the configuration-reload follower, the settings
+/// follower and the journal recovery.
 pub(super) fn spawn_all(
     service: &Arc<Moderation>,
     stop: &CancellationToken,
@@ -73,7 +75,14 @@ pub(super) fn spawn_all(
         let stop = stop.clone();
         tokio::spawn(async move { s.follow_settings_changes(stop).await })
     };
-    vec![incidents, gauges, reloads, settings]
+    let recovery = {
+        let s = service.clone();
+        every(RECOVERY_TICK, stop, move || {
+            let s = s.clone();
+            async move { s.recover_records().await }
+        })
+    };
+    vec![incidents, gauges, reloads, settings, recovery]
 }
 
 /// Starts the shard heartbeats (once the gateway's shards are attached).

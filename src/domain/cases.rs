@@ -72,7 +72,7 @@ text_enum! {
 }
 
 /// A case to record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewCase {
     /// Guild id.
     pub guild_id: u64,
@@ -98,6 +98,11 @@ pub struct NewCase {
     pub status: CaseStatus,
     /// Error detail for a `Failed` case.
     pub error_note: Option<String>,
+    /// Idempotency key of an automatic action (one case per message and decision, per
+    /// incident participant): a second case with the same key in the guild is never recorded
+    /// or executed. `None` for moderators' actions.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// A stored case.
@@ -141,4 +146,6 @@ pub struct Case {
     pub error_note: Option<String>,
     /// Whether a privacy request redacted it.
     pub redacted: bool,
+    /// Idempotency key of an automatic action.
+    pub key: Option<String>,
 }

@@ -10,7 +10,8 @@ use crate::brigade::IncidentUpdate;
 use crate::discord::limits::EmbedText;
 use crate::discord::rest::OutgoingMessage;
 use crate::domain::CaseAction;
-use crate::storage::{AuditEvent, Storage};
+use crate::journal::Records;
+use crate::storage::AuditEvent;
 use crate::telemetry::Metrics;
 use serenity::all::ChannelId;
 use std::collections::HashMap;
@@ -21,18 +22,18 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct IncidentResponder {
     executor: Executor,
-    storage: Storage,
+    records: Arc<Records>,
     metrics: Arc<Metrics>,
     /// Channels this process put in slow-mode: incident id → channel.
     slowed: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl IncidentResponder {
-    /// A responder acting through `executor` and recording in `storage`.
-    pub fn new(executor: Executor, storage: Storage, metrics: Arc<Metrics>) -> Self {
+    /// A responder acting through `executor` and recording through `records`.
+    pub fn new(executor: Executor, records: Arc<Records>, metrics: Arc<Metrics>) -> Self {
         Self {
             executor,
-            storage,
+            records,
             metrics,
             slowed: Arc::default(),
         }
@@ -48,7 +49,7 @@ impl IncidentResponder {
         target: impl Fn(u64) -> GuildTarget,
     ) {
         for u in updates {
-            if let Err(e) = self.storage.apply_incident_update(u).await {
+            if let Err(e) = self.records.incident(u).await {
                 self.metrics.postgres_errors.inc();
                 tracing::error!(incident = u.incident_id(), error = %e, "incident not persisted");
             }
@@ -161,7 +162,7 @@ impl IncidentResponder {
             }),
         };
         if let Err(e) = self
-            .storage
+            .records
             .audit(&record("incident.slowmode", serde_json::Value::Null))
             .await
         {
@@ -182,7 +183,7 @@ impl IncidentResponder {
                     "incident.slowmode_failed",
                     serde_json::json!({ "error": e.to_string() }),
                 );
-                if let Err(e) = self.storage.audit(&failed).await {
+                if let Err(e) = self.records.audit(&failed).await {
                     tracing::error!(channel, error = %e, "slow-mode failure not recorded");
                 }
                 false
@@ -213,6 +214,7 @@ impl IncidentResponder {
                 notice_channel: channel,
                 actor_id: None,
                 dry_run: false,
+                key: Some(format!("incident:{incident_id}:{user}")),
             };
             if let Err(e) = self.executor.act(&req, guild).await {
                 tracing::error!(guild = guild_id, user, error = %e, "incident timeout not recorded");

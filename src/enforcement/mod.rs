@@ -14,12 +14,14 @@ pub mod incidents;
 pub mod modlog;
 pub mod plan;
 mod queue;
+pub mod reconcile;
 
 pub use incidents::IncidentResponder;
 pub use plan::{ActRequest, Step};
 
-use crate::discord::rest::{OutgoingMessage, RestClient, RestError};
+use crate::discord::rest::{AppealRef, OutgoingMessage, RestClient, RestError};
 use crate::domain::{Case, CaseAction, CaseStatus, NewCase};
+use crate::journal::{RecordError, Recorded, Records};
 use crate::state::WindowStore;
 use crate::storage::{Storage, StorageError};
 use crate::telemetry::Metrics;
@@ -33,6 +35,9 @@ pub enum EnforcementError {
     /// The case could not be stored; nothing was sent to Discord.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The case could be recorded neither in Postgres nor in the journal; nothing was sent.
+    #[error(transparent)]
+    Record(#[from] RecordError),
     /// Discord refused to undo the action: the case is unchanged and can be reversed again.
     #[error("Discord refused to lift the {action} ({source}); case #{case_no} is unchanged, so it can be reversed again once that is fixed")]
     UndoRefused {
@@ -45,17 +50,42 @@ pub enum EnforcementError {
     },
 }
 
+/// A recorded case as the executor holds it: numbered when it is in Postgres, named by its key
+/// alone while it waits in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseHandle {
+    /// Database id (`None`: journaled).
+    pub id: Option<i64>,
+    /// Number in the guild (`None`: journaled).
+    pub no: Option<i64>,
+    /// Idempotency key.
+    pub key: String,
+}
+
+impl CaseHandle {
+    /// What the member's Appeal button refers to.
+    fn appeal(&self, guild_id: u64) -> AppealRef {
+        match self.id {
+            Some(id) => AppealRef::Case(id as u64),
+            None => AppealRef::Key {
+                guild: guild_id,
+                key: self.key.clone(),
+            },
+        }
+    }
+}
+
 /// What happened to one action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Executed {
-    /// The case's database id.
-    pub case_id: i64,
-    /// Its number in the guild.
-    pub case_no: i64,
-    /// Final status.
+    /// The case.
+    pub case: CaseHandle,
+    /// Final status (`Pending` while it waits for the budget).
     pub status: CaseStatus,
     /// What went wrong along the way (member not notified, message already gone, 403 ...).
     pub problems: Vec<String>,
+    /// The same action was recorded before (same message and decision): nothing was done.
+    pub duplicate: bool,
 }
 
 /// Where a guild's posts go, and how it is named to members.
@@ -72,6 +102,9 @@ pub struct GuildTarget {
 pub struct Executor {
     rest: RestClient,
     storage: Storage,
+    records: Arc<Records>,
+    /// This process's name, kept with its cases (reconciliation after a crash).
+    process: String,
     state: Arc<dyn WindowStore>,
     metrics: Arc<Metrics>,
     actions_per_minute: u32,
@@ -80,15 +113,27 @@ pub struct Executor {
     waiting: Arc<queue::Waiting>,
 }
 
+/// A key for an action that has none of its own (a moderator's): unique, never repeated.
+fn unique_key() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("once:{nanos:x}-{:08x}", rand::random::<u32>())
+}
+
 /// Most automatic actions waiting for their guild's budget, over all guilds; past it an
 /// action fails with a note (the raid is bigger than the budget allows to answer).
 pub const WAITING_ACTIONS_MAX: usize = 10_000;
 
 impl Executor {
-    /// An executor allowing `actions_per_minute` automatic actions per guild.
+    /// An executor allowing `actions_per_minute` automatic actions per guild, recording
+    /// through `records` (Postgres, or the journal while it is down).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         rest: RestClient,
         storage: Storage,
+        records: Arc<Records>,
+        process: String,
         state: Arc<dyn WindowStore>,
         metrics: Arc<Metrics>,
         actions_per_minute: u32,
@@ -97,6 +142,8 @@ impl Executor {
         Self {
             rest,
             storage,
+            records,
+            process,
             state,
             metrics,
             actions_per_minute: actions_per_minute.max(1),
@@ -143,6 +190,7 @@ impl Executor {
             .filter(|_| req.action == CaseAction::Timeout)
             .and_then(|t| chrono::Duration::from_std(t).ok())
             .map(|t| Utc::now() + t);
+        let key = req.key.clone().unwrap_or_else(unique_key);
         let new = NewCase {
             guild_id: req.guild_id,
             user_id: req.user_id,
@@ -160,29 +208,55 @@ impl Executor {
                 CaseStatus::Pending
             },
             error_note: None,
+            key: Some(key.clone()),
         };
-        let (case_id, case_no) = self.storage.record_case_ids(&new).await?;
+        let case = match self.records.case(&new, &self.process).await? {
+            Recorded::Stored { case_id, case_no } => CaseHandle {
+                id: Some(case_id),
+                no: Some(case_no),
+                key,
+            },
+            Recorded::Journaled => CaseHandle {
+                id: None,
+                no: None,
+                key,
+            },
+            Recorded::Duplicate { case_no, status } => {
+                tracing::info!(guild = req.guild_id, user = req.user_id, key = %key, ?case_no, "action already recorded; not repeated");
+                return Ok(Executed {
+                    case: CaseHandle {
+                        id: None,
+                        no: case_no,
+                        key,
+                    },
+                    status: status.unwrap_or(CaseStatus::Pending),
+                    problems: vec!["already recorded for this message and decision".into()],
+                    duplicate: true,
+                });
+            }
+        };
 
         if over_budget {
-            if let Some(depth) = self.wait_for_budget(req, guild, case_id, case_no) {
+            if let Some(depth) = self.wait_for_budget(req, guild, &case) {
                 tracing::info!(
                     guild = req.guild_id,
-                    case_no,
+                    case_no = case.no,
+                    key = %case.key,
                     waiting = depth,
                     "action over the guild's budget queued"
                 );
                 return Ok(Executed {
-                    case_id,
-                    case_no,
+                    case,
                     status: CaseStatus::Pending,
                     problems: vec![format!(
                         "waiting for the action budget (limits.actions_per_minute = {}); {depth} queued",
                         self.actions_per_minute
                     )],
+                    duplicate: false,
                 });
             }
         }
-        self.finish(req, guild, case_id, case_no, over_budget).await
+        self.finish(req, guild, &case, over_budget).await
     }
 
     /// Executes a recorded case (unless dry-run or refused for lack of budget), records its
@@ -191,8 +265,7 @@ impl Executor {
         &self,
         req: &ActRequest,
         guild: &GuildTarget,
-        case_id: i64,
-        case_no: i64,
+        case: &CaseHandle,
         refused: bool,
     ) -> Result<Executed, EnforcementError> {
         let mut problems = Vec::new();
@@ -205,13 +278,12 @@ impl Executor {
             ));
             CaseStatus::Failed
         } else {
-            self.run_steps(req, guild, case_id, case_no, &mut problems)
-                .await
+            self.run_steps(req, guild, case, &mut problems).await
         };
         if !req.dry_run {
             let note = (!problems.is_empty()).then(|| problems.join("; "));
-            self.storage
-                .set_case_status(req.guild_id, case_no, status, note.as_deref())
+            self.records
+                .case_status(req.guild_id, &case.key, status, note.as_deref())
                 .await?;
         }
         self.metrics
@@ -219,14 +291,14 @@ impl Executor {
             .with_label_values(&[req.action.as_str()])
             .inc();
         if let Some(channel) = guild.mod_log {
-            let post = modlog::case_post(req, case_id, case_no, status, &problems);
+            let post = modlog::case_post(req, case.id, case.no, status, &problems);
             self.post(channel, &post).await;
         }
         Ok(Executed {
-            case_id,
-            case_no,
+            case: case.clone(),
             status,
             problems,
+            duplicate: false,
         })
     }
 
@@ -234,10 +306,10 @@ impl Executor {
         &self,
         req: &ActRequest,
         guild: &GuildTarget,
-        case_id: i64,
-        case_no: i64,
+        case: &CaseHandle,
         problems: &mut Vec<String>,
     ) -> CaseStatus {
+        let case_no = case.no;
         let gid = GuildId::new(req.guild_id.max(1));
         let uid = UserId::new(req.user_id.max(1));
         let reason = plan::audit_log_reason(req, case_no);
@@ -246,22 +318,14 @@ impl Executor {
             let result = match step {
                 Step::Notify => {
                     let text = plan::member_notice(req, &guild.name, case_no);
+                    let appeal = Some(case.appeal(req.guild_id));
                     let sent = match req.notice_channel {
                         Some(c) => self
                             .rest
-                            .notify_member(
-                                uid,
-                                ChannelId::new(c.max(1)),
-                                &text,
-                                Some(case_id as u64),
-                            )
+                            .notify_member(uid, ChannelId::new(c.max(1)), &text, appeal)
                             .await
                             .map(drop),
-                        None => self
-                            .rest
-                            .dm_member(uid, &text, Some(case_id as u64))
-                            .await
-                            .map(drop),
+                        None => self.rest.dm_member(uid, &text, appeal).await.map(drop),
                     };
                     if let Err(e) = &sent {
                         problems.push(format!("member not notified: {e}"));

@@ -49,8 +49,8 @@ pub fn top_scores(scores: &serde_json::Value, n: usize) -> String {
 /// The mod-log message for a case: who, what, scores, reason, excerpt, outcome, and buttons.
 pub fn case_post(
     req: &ActRequest,
-    case_id: i64,
-    case_no: i64,
+    case_id: Option<i64>,
+    case_no: Option<i64>,
     status: CaseStatus,
     problems: &[String],
 ) -> OutgoingMessage {
@@ -58,7 +58,7 @@ pub fn case_post(
     if let (CaseAction::Timeout, Some(t)) = (req.action, req.timeout) {
         what = format!("timeout ({})", human_duration(t));
     }
-    let mut title = format!("Case #{case_no} · {what}");
+    let mut title = format!("Case {} · {what}", super::plan::case_label(case_no));
     if req.dry_run {
         title.push_str(" · dry run (not executed)");
     } else if status == CaseStatus::Failed {
@@ -106,7 +106,8 @@ pub fn case_post(
         embed_color: Some(colour(req.action, status)),
         ..OutgoingMessage::default()
     };
-    if !req.dry_run && status != CaseStatus::Failed {
+    // A journaled case has no id yet: its buttons come with the number, in `/mod case`.
+    if let (false, false, Some(case_id)) = (req.dry_run, status == CaseStatus::Failed, case_id) {
         msg.buttons = vec![
             Button {
                 label: "Reverse".into(),
@@ -217,12 +218,13 @@ mod tests {
             notice_channel: Some(7),
             actor_id: None,
             dry_run: false,
+            key: None,
         }
     }
 
     #[test]
     fn post_names_case_member_scores_and_fits_discord() {
-        let m = case_post(&req(), 99, 5, CaseStatus::Applied, &[]);
+        let m = case_post(&req(), Some(99), Some(5), CaseStatus::Applied, &[]);
         let e = m.embed.clone().unwrap_or_default().fit();
         assert!(e.within_limits());
         assert_eq!(e.title.as_deref(), Some("Case #5 · timeout (10m)"));
@@ -242,14 +244,20 @@ mod tests {
     fn dry_run_and_failed_cases_have_no_buttons() {
         let mut r = req();
         r.dry_run = true;
-        let m = case_post(&r, 1, 1, CaseStatus::Applied, &[]);
+        let m = case_post(&r, Some(1), Some(1), CaseStatus::Applied, &[]);
         assert!(m.buttons.is_empty());
         assert!(m
             .embed
             .and_then(|e| e.title)
             .unwrap_or_default()
             .contains("dry run"));
-        let m = case_post(&req(), 1, 1, CaseStatus::Failed, &["403".into()]);
+        let m = case_post(
+            &req(),
+            Some(1),
+            Some(1),
+            CaseStatus::Failed,
+            &["403".into()],
+        );
         assert!(m.buttons.is_empty());
         assert_eq!(parse_case_button("appeal:1"), None);
     }

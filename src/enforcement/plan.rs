@@ -33,6 +33,10 @@ pub struct ActRequest {
     pub actor_id: Option<u64>,
     /// Record only.
     pub dry_run: bool,
+    /// Idempotency key: one case per message and decision (`msg:{message}:{action}`), per
+    /// incident participant (`incident:{id}:{user}`). `None` (a moderator's action) gets a
+    /// unique one.
+    pub key: Option<String>,
 }
 
 /// One Discord call of an action.
@@ -124,8 +128,15 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// How a case is named to people: `#12`, or a placeholder while it waits in the journal for
+/// its number (recorded while Postgres was down).
+pub fn case_label(case_no: Option<i64>) -> String {
+    case_no.map_or_else(|| "number pending".to_string(), |n| format!("#{n}"))
+}
+
 /// What the member reads: what happened, where, why, and how to appeal.
-pub fn member_notice(req: &ActRequest, guild_name: &str, case_no: i64) -> String {
+pub fn member_notice(req: &ActRequest, guild_name: &str, case_no: Option<i64>) -> String {
+    let case = case_label(case_no);
     let what = match req.action {
         CaseAction::Warn => "You received a warning".to_string(),
         CaseAction::Timeout => format!(
@@ -138,21 +149,22 @@ pub fn member_notice(req: &ActRequest, guild_name: &str, case_no: i64) -> String
         other => format!("Moderation action ({other})"),
     };
     format!(
-        "{what} in **{guild_name}** (case #{case_no}).\nReason: {}\nIf you think this is a mistake, press **Appeal** below and tell the moderators why.",
+        "{what} in **{guild_name}** (case {case}).\nReason: {}\nIf you think this is a mistake, press **Appeal** below and tell the moderators why.",
         req.member_reason
     )
 }
 
 /// The audit-log reason Discord shows in the server's audit log: case, top scores, then the
 /// detailed reason (cut to 512 characters on send, so the scores come first).
-pub fn audit_log_reason(req: &ActRequest, case_no: i64) -> String {
+pub fn audit_log_reason(req: &ActRequest, case_no: Option<i64>) -> String {
+    let case = case_label(case_no);
     let detail = req
         .moderator_reason
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
     format!(
-        "usmca-bot case #{case_no}: {} | scores: {} | {detail}",
+        "usmca-bot case {case}: {} | scores: {} | {detail}",
         req.member_reason,
         super::modlog::top_scores(&req.scores, 3)
     )
@@ -177,6 +189,7 @@ mod tests {
             notice_channel: Some(3),
             actor_id: None,
             dry_run: false,
+            key: None,
         }
     }
 
@@ -219,7 +232,7 @@ mod tests {
 
     #[test]
     fn notice_names_guild_case_reason_and_appeal() {
-        let text = member_notice(&req(CaseAction::Timeout, true), "Chess Club", 12);
+        let text = member_notice(&req(CaseAction::Timeout, true), "Chess Club", Some(12));
         assert!(text.contains("timed out for 1h"), "{text}");
         assert!(
             text.contains("Chess Club") && text.contains("#12"),

@@ -2,7 +2,7 @@
 //! order, and run as the budget frees: during a raid every offender is still dealt with, just
 //! no faster than the budget allows. One worker per guild with a queue; oldest first; bounded.
 
-use super::{Executor, GuildTarget};
+use super::{CaseHandle, Executor, GuildTarget};
 use crate::enforcement::ActRequest;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -12,8 +12,7 @@ use std::time::Duration;
 pub(super) struct Queued {
     req: ActRequest,
     guild: GuildTarget,
-    case_id: i64,
-    case_no: i64,
+    case: CaseHandle,
 }
 
 #[derive(Default)]
@@ -92,14 +91,12 @@ impl Executor {
         &self,
         req: &ActRequest,
         guild: &GuildTarget,
-        case_id: i64,
-        case_no: i64,
+        case: &CaseHandle,
     ) -> Option<usize> {
         let item = Queued {
             req: req.clone(),
             guild: guild.clone(),
-            case_id,
-            case_no,
+            case: case.clone(),
         };
         let (depth, start) = self.waiting.push(req.guild_id, item)?;
         self.metrics
@@ -131,16 +128,13 @@ impl Executor {
             self.metrics
                 .waiting_actions
                 .set(i64::try_from(self.waiting.depth()).unwrap_or(i64::MAX));
-            match self
-                .finish(&item.req, &item.guild, item.case_id, item.case_no, false)
-                .await
-            {
+            match self.finish(&item.req, &item.guild, &item.case, false).await {
                 Ok(done) => tracing::info!(
-                    guild = guild_id, case_no = item.case_no, status = %done.status,
+                    guild = guild_id, case_no = item.case.no, key = %item.case.key, status = %done.status,
                     "waiting action executed"
                 ),
                 Err(e) => {
-                    tracing::error!(guild = guild_id, case_no = item.case_no, error = %e, "waiting action not recorded")
+                    tracing::error!(guild = guild_id, key = %item.case.key, error = %e, "waiting action not recorded")
                 }
             }
         }

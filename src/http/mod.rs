@@ -21,8 +21,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub trait Probe: Send + Sync {
     /// Short name shown in the readiness report, e.g. `postgres`.
     fn name(&self) -> &str;
-    /// `Ok` when ready; otherwise what is wrong.
-    async fn check(&self) -> Result<(), String>;
+    /// `Ok(None)` when ready; `Ok(Some(why))` when the bot works around it (degraded:
+    /// moderating, but e.g. not recording in Postgres); `Err(why)` when it is not ready.
+    async fn check(&self) -> Result<Option<String>, String>;
 }
 
 /// Shared state of the listener.
@@ -97,10 +98,11 @@ async fn readyz(State(s): State<HttpState>) -> Response {
     let checks = s.probes.iter().map(|p| {
         let p = p.clone();
         async move {
-            let result = match tokio::time::timeout(PROBE_TIMEOUT, p.check()).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("no answer within {}s", PROBE_TIMEOUT.as_secs())),
-            };
+            let result: Result<Option<String>, String> =
+                match tokio::time::timeout(PROBE_TIMEOUT, p.check()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!("no answer within {}s", PROBE_TIMEOUT.as_secs())),
+                };
             (p.name().to_string(), result)
         }
     });
@@ -113,20 +115,36 @@ async fn readyz(State(s): State<HttpState>) -> Response {
                 .map(|e| serde_json::json!({ "component": name, "error": e }))
         })
         .collect();
+    let degraded: Vec<serde_json::Value> = results
+        .iter()
+        .filter_map(|(name, r)| match r {
+            Ok(Some(why)) => Some(serde_json::json!({ "component": name, "reason": why })),
+            _ => None,
+        })
+        .collect();
     let components: serde_json::Map<String, serde_json::Value> = results
         .iter()
         .map(|(name, r)| {
-            (
-                name.clone(),
-                serde_json::Value::from(if r.is_ok() { "ok" } else { "failing" }),
-            )
+            let state = match r {
+                Ok(None) => "ok",
+                Ok(Some(_)) => "degraded",
+                Err(_) => "failing",
+            };
+            (name.clone(), serde_json::Value::from(state))
         })
         .collect();
     let ready = failing.is_empty();
+    // Degraded is still ready: the bot moderates (and says what it works around).
+    let status = match (ready, degraded.is_empty()) {
+        (false, _) => "not ready",
+        (true, true) => "ready",
+        (true, false) => "degraded",
+    };
     let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not ready" },
+        "status": status,
         "components": components,
         "failing": failing,
+        "degraded": degraded,
     });
     let code = if ready {
         StatusCode::OK
@@ -152,18 +170,21 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    struct Flag(&'static str, AtomicBool);
+    /// A probe whose answer the test sets: up (true/false) and degraded.
+    struct Flag(&'static str, AtomicBool, AtomicBool);
 
     #[async_trait]
     impl Probe for Flag {
         fn name(&self) -> &str {
             self.0
         }
-        async fn check(&self) -> Result<(), String> {
-            if self.1.load(Ordering::SeqCst) {
-                Ok(())
-            } else {
+        async fn check(&self) -> Result<Option<String>, String> {
+            if !self.1.load(Ordering::SeqCst) {
                 Err(format!("{} is down", self.0))
+            } else if self.2.load(Ordering::SeqCst) {
+                Ok(Some(format!("{} worked around", self.0)))
+            } else {
+                Ok(None)
             }
         }
     }
@@ -185,11 +206,15 @@ mod tests {
 
     #[tokio::test]
     async fn readiness_names_failing_components_and_recovers() {
-        let redis = Arc::new(Flag("redis", AtomicBool::new(false)));
-        let model = Arc::new(Flag("model", AtomicBool::new(true)));
+        let redis = Arc::new(Flag(
+            "redis",
+            AtomicBool::new(false),
+            AtomicBool::new(false),
+        ));
+        let model = Arc::new(Flag("model", AtomicBool::new(true), AtomicBool::new(false)));
         let metrics = Arc::new(Metrics::new());
         metrics.messages_received.inc();
-        let state = HttpState::new(metrics, vec![model, redis.clone()]);
+        let state = HttpState::new(metrics, vec![model.clone(), redis.clone()]);
         let token = CancellationToken::new();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let server = tokio::spawn(serve(
@@ -210,7 +235,18 @@ mod tests {
         assert_eq!(v["components"]["model"], "ok");
 
         redis.1.store(true, Ordering::SeqCst);
-        assert_eq!(get(addr, "/readyz").await.0, 200);
+        let (code, body) = get(addr, "/readyz").await;
+        assert_eq!(code, 200);
+        assert!(body.contains("\"status\":\"ready\""), "{body}");
+
+        // Degraded: still ready (200), and it says what is worked around.
+        model.2.store(true, Ordering::SeqCst);
+        let (code, body) = get(addr, "/readyz").await;
+        assert_eq!(code, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "degraded");
+        assert_eq!(v["components"]["model"], "degraded");
+        assert_eq!(v["degraded"][0]["reason"], "model worked around");
 
         let (code, text) = get(addr, "/metrics").await;
         assert_eq!(code, 200);

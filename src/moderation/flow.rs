@@ -82,9 +82,11 @@ impl Moderation {
         self.metrics
             .decision_latency
             .observe(received.elapsed().as_secs_f64());
+        // Act before queueing the row: a writer held back by a Postgres outage must not hold
+        // back moderation.
+        self.enforce(&ev, &outcome, store_content).await;
         self.write_row(&ev, Some(&outcome), d.action.as_str(), store_content)
             .await;
-        self.enforce(&ev, &outcome, store_content).await;
         self.respond_to_incidents(&outcome.incidents, Some(ev.channel_id))
             .await;
     }
@@ -138,17 +140,27 @@ impl Moderation {
             delete: d.delete_message.then_some((ev.channel_id, ev.message_id)),
             message_id: Some(ev.message_id),
             member_reason: d.member_reason.clone(),
-            moderator_reason: d.moderator_reason.clone(),
+            moderator_reason: if outcome.standing_unavailable {
+                format!(
+                    "{} (member history unavailable while Postgres is down: judged without it)",
+                    d.moderator_reason
+                )
+            } else {
+                d.moderator_reason.clone()
+            },
             scores: serde_json::to_value(&outcome.scores).unwrap_or_default(),
             excerpt: store_content.then(|| ev.content.clone()),
             notice_channel: Some(ev.channel_id),
             actor_id: None,
             dry_run: d.dry_run,
+            // One case per message and decision: an edit that escalates is a new decision.
+            key: Some(format!("msg:{}:{}", ev.message_id, action.as_str())),
         };
         let target = self.guilds.target(ev.guild_id);
         match self.executor.act(&req, &target).await {
+            Ok(done) if done.duplicate => {}
             Ok(done) => tracing::info!(
-                guild = ev.guild_id, user = ev.author_id, case_no = done.case_no,
+                guild = ev.guild_id, user = ev.author_id, case_no = done.case.no, key = %done.case.key,
                 action = action.as_str(), status = %done.status, dry_run = d.dry_run,
                 "moderation action"
             ),

@@ -29,6 +29,7 @@ pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTB
 use crate::classifier::Classifier;
 use crate::config::{Config, LiveConfig};
 use crate::enforcement::{EnforcementError, Executor, IncidentResponder};
+use crate::journal::Records;
 use crate::pipeline::Pipeline;
 use crate::state::ResilientState;
 use crate::storage::{MessageWriter, Storage, StorageError};
@@ -82,6 +83,8 @@ pub struct Parts {
     pub writer: MessageWriter,
     /// Discord actions.
     pub executor: Executor,
+    /// Where actions are recorded first: Postgres, or the journal while it is down.
+    pub records: Arc<Records>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// This process's shard range, for `/mod status`.
@@ -97,6 +100,7 @@ pub struct Moderation {
     state: Arc<ResilientState>,
     writer: tokio::sync::RwLock<Option<MessageWriter>>,
     executor: Executor,
+    records: Arc<Records>,
     incidents: IncidentResponder,
     metrics: Arc<Metrics>,
     guilds: Guilds,
@@ -114,7 +118,7 @@ impl Moderation {
     pub fn new(parts: Parts) -> Self {
         let incidents = IncidentResponder::new(
             parts.executor.clone(),
-            parts.storage.clone(),
+            parts.records.clone(),
             parts.metrics.clone(),
         );
         Self {
@@ -125,6 +129,7 @@ impl Moderation {
             state: parts.state,
             writer: tokio::sync::RwLock::new(Some(parts.writer)),
             executor: parts.executor,
+            records: parts.records,
             incidents,
             metrics: parts.metrics,
             guilds: Guilds::default(),
@@ -220,6 +225,53 @@ impl Moderation {
             Err(e) => {
                 tracing::error!(error = %e, "reloaded configuration not applied to decisions")
             }
+        }
+    }
+
+    /// While Postgres is down or the journal has a backlog: probes Postgres and replays the
+    /// journal once it answers. Members judged without their stored standing meanwhile get it
+    /// back on their next message. The daemon calls this every second.
+    pub async fn recover_records(&self) {
+        if !self.records.is_degraded() {
+            return;
+        }
+        match self.records.recover().await {
+            Ok(_) if !self.records.is_degraded() => {
+                let dropped = self.pipeline.drop_provisional_standings();
+                if dropped > 0 {
+                    tracing::info!(
+                        members = dropped,
+                        "provisional standings dropped; stored ones load again"
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "journal replay failed"),
+        }
+    }
+
+    /// After a restart: replays what the journal holds, then settles the cases earlier runs
+    /// left pending (checked against Discord: confirmed, completed once, expired, or marked
+    /// unknown). Cases of processes alive now are left to them.
+    pub async fn reconcile_after_restart(&self) {
+        self.recover_records().await;
+        if self.records.is_degraded() {
+            tracing::warn!(
+                "Postgres unreachable at start: pending cases are reconciled at the next start"
+            );
+            return;
+        }
+        let live = self.live_processes().await;
+        match self.executor.reconcile(&live).await {
+            Ok(r) if r == Default::default() => {}
+            Ok(r) => tracing::info!(
+                confirmed = r.confirmed,
+                completed = r.completed,
+                lapsed = r.lapsed,
+                unresolved = r.unresolved,
+                "cases left pending by an earlier run reconciled"
+            ),
+            Err(e) => tracing::error!(error = %e, "pending cases not reconciled"),
         }
     }
 

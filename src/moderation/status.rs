@@ -62,11 +62,7 @@ pub struct StatusSummary {
     pub restart_pending: Vec<String>,
 }
 
-/// This process's name in heartbeats: host name and pid.
-pub fn process_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-    format!("{host}:{}", std::process::id())
-}
+use crate::telemetry::process_name;
 
 impl Moderation {
     async fn shard_lines(&self) -> Vec<ShardLine> {
@@ -147,12 +143,26 @@ impl Moderation {
         }
     }
 
-    /// Readiness of Postgres.
-    pub async fn check_postgres(&self) -> Result<(), String> {
-        sqlx::query("SELECT 1")
-            .execute(self.storage.pool())
+    /// Readiness of Postgres: degraded (`Ok(Some)`) while it is unreachable but the journal
+    /// records in its place; not ready when neither can record.
+    pub async fn check_postgres(&self) -> Result<Option<String>, String> {
+        let depth = self.records.journal_depth();
+        if self.records.is_degraded() {
+            let why = format!(
+                "unreachable or catching up: moderating and recording to the local journal ({depth} entries to replay)"
+            );
+            return if self.records.journal_failing() {
+                Err(format!(
+                    "{why}; the journal is failing too, so nothing can be recorded"
+                ))
+            } else {
+                Ok(Some(why))
+            };
+        }
+        self.storage
+            .ping()
             .await
-            .map(drop)
+            .map(|_| None)
             .map_err(|e| e.to_string())
     }
 
@@ -218,6 +228,22 @@ impl Moderation {
                 tracing::debug!(error = %e, "shard heartbeat not written");
             }
         }
+    }
+
+    /// Names of the processes alive now: this one, and those with shard heartbeats in Redis.
+    pub(super) async fn live_processes(&self) -> Vec<String> {
+        let mut live = vec![process_name()];
+        if let Some(redis) = self.state.redis() {
+            if let Ok(entries) = redis.shard_heartbeats().await {
+                live.extend(entries.into_iter().filter_map(|(_, body)| {
+                    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+                    v["process"].as_str().map(str::to_owned)
+                }));
+            }
+        }
+        live.sort();
+        live.dedup();
+        live
     }
 
     /// One line per shard of the other processes sharing this Redis.

@@ -15,7 +15,7 @@ use std::fmt;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Something to record in the audit log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEvent {
     /// Guild whose chain receives the row (0: not tied to a guild).
     pub guild_id: u64,
@@ -87,6 +87,16 @@ pub(crate) async fn append(
     conn: &mut PgConnection,
     event: &AuditEvent,
 ) -> Result<i64, StorageError> {
+    append_at(conn, event, None).await
+}
+
+/// [`append`] with the row's time given (`None`: now). A journal replayed after an outage is
+/// written with the times things happened; the chain is ordered by `seq` either way.
+pub(crate) async fn append_at(
+    conn: &mut PgConnection,
+    event: &AuditEvent,
+    at: Option<DateTime<Utc>>,
+) -> Result<i64, StorageError> {
     let guild = db_id(event.guild_id);
     sqlx::query(
         "INSERT INTO audit_heads (guild_id, last_seq, last_hash) VALUES ($1, 0, $2)
@@ -113,7 +123,7 @@ pub(crate) async fn append(
         actor_id: event.actor_id.map(db_id),
         target_id: event.target_id.map(db_id),
         // Postgres keeps microseconds; truncate so the hash survives the round trip.
-        created_at: Utc::now().trunc_subsecs(6),
+        created_at: at.unwrap_or_else(Utc::now).trunc_subsecs(6),
         content_digest: sha256_hex(payload.as_bytes()),
         payload: Some(payload),
         prev_hash: last_hash,
@@ -292,8 +302,17 @@ pub enum VerifyError {
 impl Storage {
     /// Appends one event in its own transaction (for events with no other row to commit with).
     pub async fn audit(&self, event: &AuditEvent) -> Result<i64, StorageError> {
+        self.audit_at(event, None).await
+    }
+
+    /// [`Storage::audit`] with the row's time given (journal replay).
+    pub async fn audit_at(
+        &self,
+        event: &AuditEvent,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<i64, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let seq = append(&mut tx, event).await?;
+        let seq = append_at(&mut tx, event, at).await?;
         tx.commit().await?;
         Ok(seq)
     }

@@ -1,11 +1,40 @@
 //! Moderation cases: numbered per guild, written together with their audit row.
 
-use super::audit::{append, AuditEvent};
+use super::audit::{append, append_at, AuditEvent};
 use super::members::{member_from_row, MEMBER_COLUMNS};
 use super::{db_id, ensure_guild, from_db_id, Member, Storage, StorageError, StoredMessage};
 use crate::domain::{Case, CaseAction, CaseStatus, NewCase};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::Row;
+
+/// What recording a keyed case did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedCase {
+    /// The case's database id.
+    pub case_id: i64,
+    /// Its number in the guild.
+    pub case_no: i64,
+    /// `Some(status)` when a case with the same key existed already (nothing was written).
+    pub existed: Option<CaseStatus>,
+}
+
+/// A case named by its number or by its idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseRef<'a> {
+    /// Its per-guild number.
+    Number(i64),
+    /// Its idempotency key.
+    Key(&'a str),
+}
+
+impl std::fmt::Display for CaseRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaseRef::Number(n) => write!(f, "#{n}"),
+            CaseRef::Key(k) => write!(f, "with key {k}"),
+        }
+    }
+}
 
 /// A member's record: the member row, recent cases and recent messages, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +47,7 @@ pub struct MemberHistory {
     pub messages: Vec<StoredMessage>,
 }
 
-pub(crate) const CASE_COLUMNS: &str = "case_id, guild_id, case_no, user_id, action, reason, scores, message_id, message_excerpt, actor_id, created_at, expires_at, reversed_by, reversed_at, reversed_reason, dry_run, status, error_note, redacted_at";
+pub(crate) const CASE_COLUMNS: &str = "case_id, guild_id, case_no, user_id, action, reason, scores, message_id, message_excerpt, actor_id, created_at, expires_at, reversed_by, reversed_at, reversed_reason, dry_run, status, error_note, redacted_at, action_key";
 
 pub(crate) fn case_from_row(r: &sqlx::postgres::PgRow) -> Result<Case, StorageError> {
     let action: String = r.try_get("action")?;
@@ -46,6 +75,7 @@ pub(crate) fn case_from_row(r: &sqlx::postgres::PgRow) -> Result<Case, StorageEr
             .ok_or_else(|| StorageError::Corrupt(format!("unknown case status {status:?}")))?,
         error_note: r.try_get("error_note")?,
         redacted: redacted_at.is_some(),
+        key: r.try_get("action_key")?,
     })
 }
 
@@ -59,18 +89,60 @@ impl Storage {
 
     /// [`Storage::record_case`], returning the case's database id as well: `(case_id, case_no)`.
     pub async fn record_case_ids(&self, case: &NewCase) -> Result<(i64, i64), StorageError> {
+        self.record_case_keyed(case, None, None)
+            .await
+            .map(|r| (r.case_id, r.case_no))
+    }
+
+    /// Records a case and its audit row unless a case with the same idempotency key exists in
+    /// the guild (then that one is returned, `existed` set, nothing written). `at` backdates
+    /// the case and its audit row (a journal replayed after an outage is written as it
+    /// happened); `recorded_by` names the process, for reconciliation after a crash.
+    pub async fn record_case_keyed(
+        &self,
+        case: &NewCase,
+        at: Option<DateTime<Utc>>,
+        recorded_by: Option<&str>,
+    ) -> Result<RecordedCase, StorageError> {
         let mut tx = self.pool.begin().await?;
         ensure_guild(&mut tx, case.guild_id).await?;
+        // The guild row's lock serialises numbering, and the key check with it.
+        sqlx::query("SELECT last_case_no FROM guilds WHERE guild_id = $1 FOR UPDATE")
+            .bind(db_id(case.guild_id))
+            .execute(&mut *tx)
+            .await?;
+        if let Some(key) = &case.key {
+            let existing: Option<(i64, i64, String)> = sqlx::query_as(
+                "SELECT case_id, case_no, status FROM moderation_cases WHERE guild_id = $1 AND action_key = $2",
+            )
+            .bind(db_id(case.guild_id))
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((case_id, case_no, status)) = existing {
+                tx.rollback().await?;
+                return Ok(RecordedCase {
+                    case_id,
+                    case_no,
+                    existed: Some(CaseStatus::parse(&status).ok_or_else(|| {
+                        StorageError::Corrupt(format!("unknown case status {status:?}"))
+                    })?),
+                });
+            }
+        }
         let case_no: i64 = sqlx::query_scalar(
             "UPDATE guilds SET last_case_no = last_case_no + 1 WHERE guild_id = $1 RETURNING last_case_no",
         )
         .bind(db_id(case.guild_id))
         .fetch_one(&mut *tx)
         .await?;
+        let at = at.map(|t| t.trunc_subsecs(6));
         let case_id: i64 = sqlx::query_scalar(
             "INSERT INTO moderation_cases (guild_id, case_no, user_id, action, reason, scores, message_id,
-                 message_excerpt, actor_id, expires_at, dry_run, status, error_note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING case_id",
+                 message_excerpt, actor_id, expires_at, dry_run, status, error_note, action_key,
+                 recorded_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, COALESCE($16, now()))
+             RETURNING case_id",
         )
         .bind(db_id(case.guild_id))
         .bind(case_no)
@@ -85,9 +157,12 @@ impl Storage {
         .bind(case.dry_run)
         .bind(case.status.as_str())
         .bind(&case.error_note)
+        .bind(&case.key)
+        .bind(recorded_by)
+        .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        append(
+        append_at(
             &mut tx,
             &AuditEvent {
                 guild_id: case.guild_id,
@@ -106,10 +181,15 @@ impl Storage {
                     "error_note": case.error_note,
                 }),
             },
+            at,
         )
         .await?;
         tx.commit().await?;
-        Ok((case_id, case_no))
+        Ok(RecordedCase {
+            case_id,
+            case_no,
+            existed: None,
+        })
     }
 
     /// Sets a case's status after the Discord call (e.g. `Failed` with "403 Missing Permissions").
@@ -120,21 +200,42 @@ impl Storage {
         status: CaseStatus,
         error_note: Option<&str>,
     ) -> Result<(), StorageError> {
+        self.update_case_status(guild_id, CaseRef::Number(case_no), status, error_note, None)
+            .await
+    }
+
+    /// Sets the status of a case found by number or idempotency key, audited (`case.status`);
+    /// `at` backdates the audit row (journal replay).
+    pub async fn update_case_status(
+        &self,
+        guild_id: u64,
+        case: CaseRef<'_>,
+        status: CaseStatus,
+        error_note: Option<&str>,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        let user: Option<i64> = sqlx::query_scalar(
+        let (filter, key_bind): (&str, Option<&str>) = match case {
+            CaseRef::Number(_) => ("case_no = $2", None),
+            CaseRef::Key(k) => ("action_key = $5", Some(k)),
+        };
+        let row: Option<(i64, i64)> = sqlx::query_as(&format!(
             "UPDATE moderation_cases SET status = $3, error_note = $4
-             WHERE guild_id = $1 AND case_no = $2 RETURNING user_id",
-        )
+             WHERE guild_id = $1 AND {filter} RETURNING user_id, case_no"
+        ))
         .bind(db_id(guild_id))
-        .bind(case_no)
+        .bind(match case {
+            CaseRef::Number(n) => n,
+            CaseRef::Key(_) => 0,
+        })
         .bind(status.as_str())
         .bind(error_note)
+        .bind(key_bind)
         .fetch_optional(&mut *tx)
         .await?;
-        let user = user.ok_or_else(|| {
-            StorageError::NotFound(format!("case #{case_no} in guild {guild_id}"))
-        })?;
-        append(
+        let (user, case_no) =
+            row.ok_or_else(|| StorageError::NotFound(format!("case {case} in guild {guild_id}")))?;
+        append_at(
             &mut tx,
             &AuditEvent {
                 guild_id,
@@ -143,10 +244,42 @@ impl Storage {
                 target_id: Some(from_db_id(user)),
                 payload: serde_json::json!({ "case_no": case_no, "status": status, "error_note": error_note }),
             },
+            at,
         )
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Cases left `pending` (not dry-run) by processes other than those in `exclude` (the live
+    /// ones), oldest first: what a restart reconciles.
+    pub async fn pending_cases(&self, exclude: &[String]) -> Result<Vec<Case>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS}, recorded_by FROM moderation_cases
+             WHERE status = 'pending' AND NOT dry_run
+               AND (recorded_by IS NULL OR NOT (recorded_by = ANY($1)))
+             ORDER BY case_id"
+        ))
+        .bind(exclude)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_from_row).collect()
+    }
+
+    /// A case by its idempotency key.
+    pub async fn case_by_key(
+        &self,
+        guild_id: u64,
+        key: &str,
+    ) -> Result<Option<Case>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM moderation_cases WHERE guild_id = $1 AND action_key = $2"
+        ))
+        .bind(db_id(guild_id))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(case_from_row).transpose()
     }
 
     /// A case by its per-guild number.

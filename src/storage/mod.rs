@@ -8,6 +8,7 @@ mod appeals;
 mod audit;
 mod cases;
 mod guilds;
+mod health;
 mod incidents;
 mod members;
 mod messages;
@@ -19,7 +20,8 @@ pub use audit::{
     row_hash, verify_rows, AuditEvent, AuditRow, ChainFault, FaultKind,
     VerifyError as AuditVerifyError, VerifyReport, GENESIS_HASH,
 };
-pub use cases::MemberHistory;
+pub use cases::{CaseRef, MemberHistory, RecordedCase};
+pub use health::PgHealth;
 pub use incidents::{Incident, NewIncident};
 pub use members::{account_created_at, Member, MemberSeen};
 pub use messages::{MessageRecord, StoredMessage};
@@ -149,6 +151,12 @@ impl Storage {
             .fetch_one(&self.pool)
             .await?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// One round trip (`SELECT 1`): whether the server answers now.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Whether the database has `table` (false on any error): tools that read the bot's

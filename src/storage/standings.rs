@@ -64,6 +64,7 @@ pub struct PgStandingStore {
     storage: Storage,
     pending: Mutex<HashMap<(u64, u64), MemberStanding>>,
     read_only: bool,
+    health: Arc<super::PgHealth>,
 }
 
 impl PgStandingStore {
@@ -73,7 +74,15 @@ impl PgStandingStore {
             storage,
             pending: Mutex::new(HashMap::new()),
             read_only: false,
+            health: Arc::default(),
         }
+    }
+
+    /// Shares the daemon's Postgres breaker: while it is open, loads fail at once instead of
+    /// waiting on the pool, and an unreachable server opens it.
+    pub fn with_health(mut self, health: Arc<super::PgHealth>) -> Self {
+        self.health = health;
+        self
     }
 
     /// A store that loads stored standings but never saves (dry runs such as `scan`).
@@ -167,10 +176,13 @@ impl StandingStore for PgStandingStore {
         if let Some(st) = self.lock().get(&(guild_id, user_id)) {
             return Ok(Some(st.clone()));
         }
+        if self.health.is_down() {
+            return Err(StandingStoreError("Postgres is unreachable".into()));
+        }
         self.storage
             .standing(guild_id, user_id)
             .await
-            .map_err(|e| StandingStoreError(e.to_string()))
+            .map_err(|e| StandingStoreError(self.health.observe(e).to_string()))
     }
 
     async fn save(

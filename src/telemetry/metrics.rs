@@ -36,6 +36,10 @@ pub struct Metrics {
     pub discord_invalid_request_budget: IntGauge,
     /// Automatic actions waiting for their guild's action budget.
     pub waiting_actions: IntGauge,
+    /// Records in the local journal not yet replayed into Postgres.
+    pub journal_depth: IntGauge,
+    /// Journal writes or replays that failed.
+    pub journal_errors: IntCounter,
     /// Gateway heartbeat latency per shard, in milliseconds.
     pub gateway_latency_ms: IntGaugeVec,
     /// Brigade incidents opened, by kind.
@@ -157,6 +161,16 @@ impl Metrics {
                 &r,
                 "discord_invalid_requests",
                 "Invalid requests (401/403/429) in the current 10-minute window",
+            ),
+            journal_depth: gauge(
+                &r,
+                "journal_depth",
+                "Records in the local journal waiting to be replayed into Postgres",
+            ),
+            journal_errors: counter(
+                &r,
+                "journal_errors_total",
+                "Journal writes or replays that failed",
             ),
             waiting_actions: gauge(
                 &r,

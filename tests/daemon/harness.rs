@@ -45,6 +45,8 @@ pub struct Daemon {
     pub http_addr: String,
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The daemon's journal directory (its own, like a volume per process).
+    journal: Arc<tempfile::TempDir>,
     next_message: std::sync::atomic::AtomicU64,
 }
 
@@ -153,6 +155,18 @@ impl Daemon {
         redis: Arc<TestRedis>,
         opts: &Options,
     ) -> Self {
+        let journal = Arc::new(tempfile::tempdir().expect("journal directory"));
+        Self::spawn_with_journal(fake, db, redis, opts, journal)
+    }
+
+    /// Spawns the binary with a given journal directory (a restart keeps its journal).
+    pub fn spawn_with_journal(
+        fake: Arc<FakeDiscord>,
+        db: Arc<TestDb>,
+        redis: Arc<TestRedis>,
+        opts: &Options,
+        journal: Arc<tempfile::TempDir>,
+    ) -> Self {
         let port = free_port();
         let http_addr = format!("127.0.0.1:{port}");
         let root = env!("CARGO_MANIFEST_DIR");
@@ -167,6 +181,7 @@ impl Daemon {
             .env("REDIS_URL", &redis.url)
             .env("USMCA_REDIS__KEY_PREFIX", &redis.prefix)
             .env("USMCA_HTTP__ADDR", &http_addr)
+            .env("USMCA_STORAGE__JOURNAL_DIR", journal.path())
             .env("USMCA_MODEL__DIR", format!("{root}/models/toxblock-lstm"))
             .env(
                 "USMCA_LOG__FILTER",
@@ -208,6 +223,7 @@ impl Daemon {
             http_addr,
             child: Some(child),
             logs,
+            journal,
             next_message: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -250,6 +266,12 @@ impl Daemon {
             timeouts.len(),
             self.logs()
         );
+    }
+
+    /// The daemon's journal directory (pass it to [`Daemon::spawn_with_journal`] to restart
+    /// the same process).
+    pub fn journal(&self) -> Arc<tempfile::TempDir> {
+        self.journal.clone()
     }
 
     /// The storage of the daemon's database.

@@ -291,3 +291,197 @@ async fn gateway_routes_guilds_to_their_shard() {
     assert_eq!(fake.reconnect_shard(1), 1);
     assert_eq!(recv(&mut s1).await, json!({"op": 7, "d": null}));
 }
+
+/// A plain HTTP client for the fake (no proxy).
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
+}
+
+#[tokio::test]
+async fn moderation_state_reads_back_through_get_routes() {
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let http = serenity_http(&fake).await;
+    let g = GuildId::new(EVEN);
+    let (alice, bob) = (UserId::new(42), UserId::new(43));
+
+    // Members never seen are present and not timed out.
+    let m = http.get_member(g, bob).await.expect("unknown member");
+    assert_eq!(
+        (m.user.id, m.communication_disabled_until),
+        (bob, None::<serenity::all::Timestamp>)
+    );
+    assert!(fake.is_member(EVEN, 43) && fake.timed_out_until(EVEN, 43).is_none());
+
+    let until = "2030-01-01T00:00:00+00:00";
+    let body = json!({ "communication_disabled_until": until });
+    http.edit_member(g, alice, &body, Some("timeout"))
+        .await
+        .expect("timeout");
+    assert_eq!(fake.timed_out_until(EVEN, 42).as_deref(), Some(until));
+    let m = http.get_member(g, alice).await.expect("member");
+    assert_eq!(
+        m.communication_disabled_until.map(|t| t.unix_timestamp()),
+        Some(1_893_456_000)
+    );
+    let clear = json!({ "communication_disabled_until": null });
+    http.edit_member(g, alice, &clear, None)
+        .await
+        .expect("lift timeout");
+    assert_eq!(fake.timed_out_until(EVEN, 42), None);
+    let m = http.get_member(g, alice).await.expect("member");
+    assert!(m.communication_disabled_until.is_none());
+
+    // Ban: GET ban 200 with the reason, the member is gone; unban: 404 / 10026 afterwards.
+    http.ban_user(g, alice, 0, Some("spam")).await.expect("ban");
+    assert!(fake.is_banned(EVEN, 42) && !fake.is_member(EVEN, 42));
+    let ban = http
+        .get_ban(g, alice)
+        .await
+        .expect("get ban")
+        .expect("banned");
+    assert_eq!((ban.reason.as_deref(), ban.user.id), (Some("spam"), alice));
+    let gone = format!("{:?}", http.get_member(g, alice).await);
+    assert!(gone.contains("10007"), "{gone}");
+    http.remove_ban(g, alice, None).await.expect("unban");
+    assert!(!fake.is_banned(EVEN, 42));
+    assert!(http.get_ban(g, alice).await.expect("get ban").is_none());
+    assert_eq!(fake.requests().pop().map(|r| r.status), Some(404));
+    let again = format!("{:?}", http.remove_ban(g, alice, None).await);
+    assert!(again.contains("10026"), "{again}");
+
+    // Kick: the member is gone.
+    http.kick_member(g, bob, None).await.expect("kick");
+    assert!(!fake.is_member(EVEN, 43));
+    let kicked = format!("{:?}", http.get_member(g, bob).await);
+    assert!(kicked.contains("10007"), "{kicked}");
+    // ... until they join again.
+    fake.dispatch(
+        "GUILD_MEMBER_ADD",
+        events::guild_member_add(EVEN, &Author::new(43, "bob")),
+    );
+    assert!(fake.is_member(EVEN, 43));
+}
+
+#[tokio::test]
+async fn deleted_messages_answer_unknown_message() {
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let http = serenity_http(&fake).await;
+    let c = ChannelId::new(EVEN + 1);
+    let alice = Author::new(42, "alice");
+    // Dispatched messages are what GET answers; unknown ones get a stand-in.
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        events::message_create(EVEN, EVEN + 1, 7, &alice, "hello"),
+    );
+    let m = http
+        .get_message(c, MessageId::new(7))
+        .await
+        .expect("message");
+    assert_eq!((m.author.id.get(), m.content.as_str()), (42, "hello"));
+    http.get_message(c, MessageId::new(8))
+        .await
+        .expect("unknown message still exists");
+
+    http.delete_message(c, MessageId::new(7), None)
+        .await
+        .expect("delete");
+    assert!(fake.is_message_deleted(EVEN + 1, 7));
+    for err in [
+        format!("{:?}", http.get_message(c, MessageId::new(7)).await),
+        format!(
+            "{:?}",
+            http.delete_message(c, MessageId::new(7), None).await
+        ),
+    ] {
+        assert!(err.contains("10008"), "{err}");
+    }
+    assert!(!fake.is_message_deleted(EVEN + 1, 8));
+}
+
+#[tokio::test]
+async fn fail_for_fails_every_call_until_the_duration_passes() {
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let client = plain_client();
+    let url = format!("{}/api/v10/guilds/{EVEN}/members/42", fake.api_base());
+    fake.fail_for(
+        "GET",
+        "/guilds/*/members/*",
+        Duration::from_millis(500),
+        Fault::ServerError,
+    );
+    for _ in 0..3 {
+        let r = client.get(&url).send().await.expect("answer");
+        assert_eq!(r.status().as_u16(), 500);
+    }
+    // Other routes are unaffected.
+    let ban = format!("{}/api/v10/guilds/{EVEN}/bans/42", fake.api_base());
+    let r = client.get(&ban).send().await.expect("answer");
+    assert_eq!(r.status().as_u16(), 404);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let r = client.get(&url).send().await.expect("answer");
+    assert_eq!(r.status().as_u16(), 200, "recovered after the duration");
+    let statuses: Vec<u16> = fake
+        .requests_to("GET", "/guilds/*/members/*")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![500, 500, 500, 200]);
+}
+
+#[tokio::test]
+async fn delay_next_applies_the_call_before_answering() {
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let client = plain_client();
+    let ban = format!("{}/api/v10/guilds/{EVEN}/bans/42", fake.api_base());
+    fake.delay_next("PUT", "/guilds/*/bans/*", 1, Duration::from_secs(60));
+    let call = tokio::spawn(
+        client
+            .put(&ban)
+            .header("x-audit-log-reason", "raid")
+            .body("{}")
+            .send(),
+    );
+    // The ban is in place and recorded while the answer is still held back...
+    let recorded = fake
+        .wait_for(|r| r.is("PUT", "/guilds/*/bans/42"), WAIT)
+        .await
+        .expect("recorded on arrival");
+    assert_eq!(recorded.status, 204);
+    assert!(fake.is_banned(EVEN, 42));
+    assert!(!call.is_finished(), "the answer is delayed");
+    // ... and stays when the client dies with the call in flight.
+    call.abort();
+    assert!(fake.is_banned(EVEN, 42));
+
+    // A short delay: the caller gets the answer after it, with the state already applied.
+    fake.delay_next(
+        "PATCH",
+        "/guilds/*/members/*",
+        1,
+        Duration::from_millis(300),
+    );
+    let member = format!("{}/api/v10/guilds/{EVEN}/members/43", fake.api_base());
+    let body = json!({ "communication_disabled_until": "2030-01-01T00:00:00+00:00" });
+    let started = std::time::Instant::now();
+    let r = client
+        .patch(&member)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // The rule is used up: the next call answers at once.
+    let started = std::time::Instant::now();
+    let r = client.get(&member).send().await.expect("answer");
+    let got: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
+    assert_eq!(
+        got["communication_disabled_until"],
+        "2030-01-01T00:00:00+00:00"
+    );
+    assert!(started.elapsed() < Duration::from_millis(300));
+}

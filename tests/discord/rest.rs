@@ -8,7 +8,7 @@ use usmca_bot::config::Secret;
 use usmca_bot::discord::client::{build_http, ApiRoute};
 use usmca_bot::discord::limits::EmbedText;
 use usmca_bot::discord::rest::{
-    Button, ButtonStyle, Delivery, OutgoingMessage, RestClient, RestError, RestPolicy,
+    AppealRef, Button, ButtonStyle, Delivery, OutgoingMessage, RestClient, RestError, RestPolicy,
 };
 
 use crate::fake_discord::{FakeConfig, FakeDiscord, Fault};
@@ -117,7 +117,11 @@ async fn moderation_calls_hit_their_routes_with_reason() {
 async fn dm_with_appeal_button_and_channel_post_with_embed() {
     let (fake, rest) = setup(fast_policy()).await;
     let id = rest
-        .dm_member(U, "You were timed out for 1 hour.", Some(17))
+        .dm_member(
+            U,
+            "You were timed out for 1 hour.",
+            Some(AppealRef::Case(17)),
+        )
         .await
         .expect("dm");
     let reqs = fake.requests();
@@ -183,7 +187,7 @@ async fn dm_closed_is_reported_for_fallback() {
 async fn notice_falls_back_to_a_channel_mention_when_dms_are_closed() {
     let (fake, rest) = setup(fast_policy()).await;
     let sent = rest
-        .notify_member(U, C, "You were warned.", Some(3))
+        .notify_member(U, C, "You were warned.", Some(AppealRef::Case(3)))
         .await
         .expect("dm");
     assert!(matches!(sent, Delivery::Dm(_)));
@@ -192,7 +196,7 @@ async fn notice_falls_back_to_a_channel_mention_when_dms_are_closed() {
     fake.clear_requests();
     fake.fail_next("POST", "/channels/*/messages", 1, Fault::cannot_dm());
     let sent = rest
-        .notify_member(U, C, "You were warned.", Some(3))
+        .notify_member(U, C, "You were warned.", Some(AppealRef::Case(3)))
         .await
         .expect("fallback");
     assert!(matches!(sent, Delivery::ChannelMention(_)), "{sent:?}");

@@ -3,12 +3,15 @@
 
 #[path = "../support/db.rs"]
 mod db;
+#[path = "../support/pg_server.rs"]
+mod pg_support;
 #[path = "../support/redis.rs"]
 mod redis_support;
 
 mod audit;
 mod cases;
 mod migrations;
+mod pg_server;
 mod privacy;
 mod resilient;
 mod scan_state;
@@ -44,5 +47,6 @@ pub fn warn_case(guild: u64, user: u64, reason: &str) -> NewCase {
         dry_run: false,
         status: CaseStatus::Applied,
         error_note: None,
+        key: None,
     }
 }

@@ -10,10 +10,49 @@ use crate::discord::limits::{
 };
 /// Prefix of the appeal button's `custom_id`; the case number follows it.
 pub const APPEAL_CUSTOM_ID_PREFIX: &str = "appeal:";
+/// Prefix of the appeal button of a case recorded while Postgres was down (it has no id yet):
+/// `appeal-key:{guild}:{idempotency key}`.
+pub const APPEAL_KEY_PREFIX: &str = "appeal-key:";
+
+/// Which case an appeal button is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppealRef {
+    /// The case's database id.
+    Case(u64),
+    /// A case known by its idempotency key in a guild (recorded in the journal).
+    Key {
+        /// Guild.
+        guild: u64,
+        /// The case's idempotency key.
+        key: String,
+    },
+}
 
 /// The `custom_id` of the appeal button for `case`.
 pub fn appeal_custom_id(case: u64) -> String {
     format!("{APPEAL_CUSTOM_ID_PREFIX}{case}")
+}
+
+impl AppealRef {
+    /// The button's `custom_id`.
+    pub fn custom_id(&self) -> String {
+        match self {
+            AppealRef::Case(id) => appeal_custom_id(*id),
+            AppealRef::Key { guild, key } => format!("{APPEAL_KEY_PREFIX}{guild}:{key}"),
+        }
+    }
+
+    /// Reads an appeal button's `custom_id`.
+    pub fn parse(custom_id: &str) -> Option<Self> {
+        if let Some(rest) = custom_id.strip_prefix(APPEAL_KEY_PREFIX) {
+            let (guild, key) = rest.split_once(':')?;
+            return Some(AppealRef::Key {
+                guild: guild.parse().ok()?,
+                key: key.to_string(),
+            });
+        }
+        parse_appeal_custom_id(custom_id).map(AppealRef::Case)
+    }
 }
 
 /// The case number in an appeal button's `custom_id`, if it is one.
@@ -153,6 +192,13 @@ mod tests {
         assert_eq!(parse_appeal_custom_id(&appeal_custom_id(42)), Some(42));
         assert_eq!(parse_appeal_custom_id("appeal:x"), None);
         assert_eq!(parse_appeal_custom_id("other:1"), None);
+        let k = AppealRef::Key {
+            guild: 7,
+            key: "msg:9:timeout".into(),
+        };
+        assert_eq!(AppealRef::parse(&k.custom_id()), Some(k));
+        assert_eq!(AppealRef::parse("appeal:5"), Some(AppealRef::Case(5)));
+        assert_eq!(AppealRef::parse("appeal-key:x:y"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod message;
 mod ops;
 
 pub use message::{
-    appeal_custom_id, parse_appeal_custom_id, Button, ButtonStyle, OutgoingMessage,
+    appeal_custom_id, parse_appeal_custom_id, AppealRef, Button, ButtonStyle, OutgoingMessage,
     APPEAL_CUSTOM_ID_PREFIX,
 };
 pub use ops::Delivery;

@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, GuildId, MessageId, UserId};
 
-use super::message::{appeal_custom_id, Button, ButtonStyle, OutgoingMessage};
+use super::message::{AppealRef, Button, ButtonStyle, OutgoingMessage};
 use super::{Call, RestClient, RestError};
 use crate::discord::limits::{clamp_ban_delete_seconds, clamp_timeout, SLOWMODE_MAX_SECS};
 
-fn appeal_button(case: u64) -> Button {
+fn appeal_button(case: &AppealRef) -> Button {
     Button {
         label: "Appeal".into(),
-        custom_id: appeal_custom_id(case),
+        custom_id: case.custom_id(),
         style: ButtonStyle::Primary,
     }
 }
@@ -52,14 +52,16 @@ impl RestClient {
         user: UserId,
         fallback: ChannelId,
         content: &str,
-        appeal_case: Option<u64>,
+        appeal_case: Option<AppealRef>,
     ) -> Result<Delivery, RestError> {
-        match self.dm_member(user, content, appeal_case).await {
+        match self.dm_member(user, content, appeal_case.clone()).await {
             Ok(id) => Ok(Delivery::Dm(id)),
             Err(RestError::DmClosed) => {
                 let mut message = OutgoingMessage::text(format!("<@{user}> {content}"));
                 message.mention_users.push(user);
-                message.buttons.extend(appeal_case.map(appeal_button));
+                message
+                    .buttons
+                    .extend(appeal_case.as_ref().map(appeal_button));
                 self.post_message(fallback, &message)
                     .await
                     .map(Delivery::ChannelMention)
@@ -107,13 +109,15 @@ impl RestClient {
         &self,
         user: UserId,
         content: &str,
-        appeal_case: Option<u64>,
+        appeal_case: Option<AppealRef>,
     ) -> Result<MessageId, RestError> {
         let open = Call::new(LightMethod::Post, Route::UserMeDmChannels)
             .json(&json!({ "recipient_id": user.to_string() }));
         let channel = ChannelId::new(id_of(&self.send(open).await?)?);
         let mut message = OutgoingMessage::text(content);
-        message.buttons.extend(appeal_case.map(appeal_button));
+        message
+            .buttons
+            .extend(appeal_case.as_ref().map(appeal_button));
         self.post_message(channel, &message).await
     }
 
@@ -234,5 +238,45 @@ impl RestClient {
         )
         .await
         .map(drop)
+    }
+
+    /// Whether `user` is a member of `guild` now, and until when they are timed out (`None`
+    /// inside: not timed out). `Ok(None)`: not a member (left, kicked or banned).
+    pub async fn member_state(
+        &self,
+        guild: GuildId,
+        user: UserId,
+    ) -> Result<Option<Option<DateTime<Utc>>>, RestError> {
+        let route = Route::GuildMember {
+            guild_id: guild,
+            user_id: user,
+        };
+        match self.send(Call::new(LightMethod::Get, route)).await {
+            Ok(body) => {
+                let v: Value = serde_json::from_slice(&body)
+                    .map_err(|e| RestError::Decode(format!("member: {e}")))?;
+                let until = v["communication_disabled_until"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc))
+                    .filter(|t| *t > Utc::now());
+                Ok(Some(until))
+            }
+            Err(RestError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `user` is banned from `guild`.
+    pub async fn is_banned(&self, guild: GuildId, user: UserId) -> Result<bool, RestError> {
+        let route = Route::GuildBan {
+            guild_id: guild,
+            user_id: user,
+        };
+        match self.send(Call::new(LightMethod::Get, route)).await {
+            Ok(_) => Ok(true),
+            Err(RestError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -13,13 +13,24 @@
 //! fake.dispatch("MESSAGE_CREATE", events::message_create(G, G + 1, 1, &Author::new(42, "a"), "text"));
 //! let kick = fake.wait_for(|r| r.is("DELETE", "/guilds/*/members/42"), Duration::from_secs(5)).await;
 //! fake.fail_next("PUT", "/guilds/*/bans/*", 1, Fault::missing_permissions());
+//! fake.fail_for("PATCH", "/guilds/*/members/*", Duration::from_secs(2), Fault::ServerError);
+//! fake.delay_next("PUT", "/guilds/*/bans/*", 1, Duration::from_secs(3)); // applied now, answered later
+//! assert!(fake.is_banned(G, 42) && !fake.is_member(G, 42));
 //! ```
+//!
+//! The fake keeps Discord's moderation state: timeouts (`PATCH .../members/{u}`), kicks, bans
+//! and deleted messages, readable back through `GET /guilds/{g}/members/{u}`,
+//! `GET /guilds/{g}/bans/{u}` and `GET /channels/{c}/messages/{m}` (404 with Discord's error
+//! codes 10007, 10026 and 10008 when gone) and through [`FakeDiscord::timed_out_until`],
+//! [`FakeDiscord::is_banned`] and [`FakeDiscord::is_member`]. Members never seen are present
+//! and not timed out.
 #![allow(dead_code, unused_imports)] // Each test binary uses a different part of this support module.
 
 pub mod events;
 mod gateway;
 mod record;
 mod rest;
+mod state;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,12 +72,43 @@ impl Default for FakeConfig {
     }
 }
 
+/// How long a fault or delay rule lasts.
+#[derive(Debug)]
+enum Budget {
+    /// For this many more matching requests.
+    Times(usize),
+    /// For every matching request until then.
+    Until(Instant),
+}
+
+impl Budget {
+    /// Uses one request's worth; false when the rule is spent.
+    fn take(&mut self) -> bool {
+        match self {
+            Budget::Times(0) => false,
+            Budget::Times(n) => {
+                *n -= 1;
+                true
+            }
+            Budget::Until(t) => Instant::now() < *t,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct FaultRule {
     method: String,
     pattern: String,
-    remaining: usize,
+    budget: Budget,
     fault: Fault,
+}
+
+#[derive(Debug)]
+struct DelayRule {
+    method: String,
+    pattern: String,
+    remaining: usize,
+    delay: Duration,
 }
 
 pub(crate) enum Outbound {
@@ -88,6 +130,8 @@ pub(crate) struct Shared {
     pub(crate) gateway_url: String,
     requests: Mutex<Vec<RecordedRequest>>,
     faults: Mutex<Vec<FaultRule>>,
+    delays: Mutex<Vec<DelayRule>>,
+    pub(crate) state: Mutex<state::DiscordState>,
     pub(crate) conns: Mutex<HashMap<u64, ShardConn>>,
     /// session id → (shard, last sequence number).
     pub(crate) sessions: Mutex<HashMap<String, Session>>,
@@ -108,14 +152,22 @@ impl Shared {
     }
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        let rule = faults.iter_mut().find(|r| {
+        lock(&self.faults)
+            .iter_mut()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && path_matches(&r.pattern, path))
+            .find_map(|r| r.budget.take().then(|| r.fault.clone()))
+    }
+
+    /// How long to hold back the answer to this request, when a delay rule matches it.
+    pub(crate) fn take_delay(&self, method: &str, path: &str) -> Option<Duration> {
+        let mut delays = lock(&self.delays);
+        let rule = delays.iter_mut().find(|r| {
             r.remaining > 0
                 && r.method.eq_ignore_ascii_case(method)
                 && path_matches(&r.pattern, path)
         })?;
         rule.remaining -= 1;
-        Some(rule.fault.clone())
+        Some(rule.delay)
     }
 
     pub(crate) fn record(&self, r: RecordedRequest) {
@@ -185,6 +237,8 @@ impl FakeDiscord {
             gateway_url,
             requests: Mutex::default(),
             faults: Mutex::default(),
+            delays: Mutex::default(),
+            state: Mutex::default(),
             conns: Mutex::default(),
             sessions: Mutex::default(),
             commands: Mutex::default(),
@@ -255,9 +309,54 @@ impl FakeDiscord {
         lock(&self.shared.faults).push(FaultRule {
             method: method.to_owned(),
             pattern: pattern.to_owned(),
-            remaining: times,
+            budget: Budget::Times(times),
             fault,
         });
+    }
+
+    /// Makes every request that is `method` on `pattern` answer with `fault` until `duration`
+    /// has passed (from now). Failed requests are recorded but change no state.
+    pub fn fail_for(&self, method: &str, pattern: &str, duration: Duration, fault: Fault) {
+        lock(&self.shared.faults).push(FaultRule {
+            method: method.to_owned(),
+            pattern: pattern.to_owned(),
+            budget: Budget::Until(Instant::now() + duration),
+            fault,
+        });
+    }
+
+    /// Holds back the answer to the next `times` requests that are `method` on `pattern` for
+    /// `delay`. They are recorded and applied to the state on arrival, as Discord applies a
+    /// call whose client then dies before the answer comes.
+    pub fn delay_next(&self, method: &str, pattern: &str, times: usize, delay: Duration) {
+        lock(&self.shared.delays).push(DelayRule {
+            method: method.to_owned(),
+            pattern: pattern.to_owned(),
+            remaining: times,
+            delay,
+        });
+    }
+
+    /// The `communication_disabled_until` (ISO 8601) of `user` in `guild`, when timed out
+    /// (as set, even when already in the past).
+    pub fn timed_out_until(&self, guild: u64, user: u64) -> Option<String> {
+        lock(&self.shared.state).member(guild, user).timed_out_until
+    }
+
+    /// Whether `user` is banned from `guild`.
+    pub fn is_banned(&self, guild: u64, user: u64) -> bool {
+        lock(&self.shared.state).ban_of(guild, user).is_some()
+    }
+
+    /// Whether `user` is in `guild`: true unless kicked or banned (and not back through a
+    /// GUILD_MEMBER_ADD dispatch).
+    pub fn is_member(&self, guild: u64, user: u64) -> bool {
+        lock(&self.shared.state).member(guild, user).present
+    }
+
+    /// Whether message `message` in `channel` was deleted through the REST API.
+    pub fn is_message_deleted(&self, channel: u64, message: u64) -> bool {
+        lock(&self.shared.state).is_deleted(channel, message)
     }
 
     /// Gateway payloads shards have sent (IDENTIFY, RESUME, heartbeats, ...).
@@ -318,8 +417,11 @@ impl FakeDiscord {
     }
 
     /// Pushes a dispatch to the shard owning the payload's `guild_id`, or to every connected
-    /// shard when it has none. Returns how many connections it was sent to.
+    /// shard when it has none. Returns how many connections it was sent to. The state notes it
+    /// too: MESSAGE_CREATE/UPDATE messages are what `GET` answers for them, GUILD_MEMBER_ADD
+    /// brings a kicked member back.
     pub fn dispatch(&self, event: &str, payload: Value) -> usize {
+        lock(&self.shared.state).observe_dispatch(event, &payload);
         let guild = payload.get("guild_id").and_then(events::snowflake_of);
         self.send_where(
             |c| guild.is_none_or(|g| (g >> 22) % c.shard.1.max(1) == c.shard.0),
@@ -332,6 +434,7 @@ impl FakeDiscord {
 
     /// Pushes a dispatch to shard `shard_id` only.
     pub fn dispatch_to_shard(&self, shard_id: u64, event: &str, payload: Value) -> usize {
+        lock(&self.shared.state).observe_dispatch(event, &payload);
         self.send_where(
             |c| c.shard.0 == shard_id,
             || Outbound::Dispatch {

@@ -1,5 +1,6 @@
 //! The fake REST API: every request is recorded; moderation, messaging, command and
-//! interaction routes answer with bodies serenity deserialises.
+//! interaction routes answer with bodies serenity deserialises. Moderation routes change the
+//! fake's state (see `state.rs`), which the `GET` routes answer from.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use super::{events, Fault, RecordedRequest, Shared};
+use super::state::member_json;
+use super::{events, lock, Fault, RecordedRequest, Shared};
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let app = Router::new().fallback(handle).with_state(shared);
@@ -30,11 +32,6 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     let body_json: Option<Value> = serde_json::from_slice(&body).ok();
-    let fault = shared.take_fault(method.as_str(), &path);
-    let (status, reply) = match &fault {
-        Some(fault) => fault_reply(fault),
-        None => route(&shared, &method, &path, body_json.as_ref()),
-    };
     let headers: HashMap<String, String> = headers
         .iter()
         .map(|(k, v)| {
@@ -44,16 +41,26 @@ async fn handle(
             )
         })
         .collect();
-    shared.record(RecordedRequest {
+    let mut request = RecordedRequest {
         method: method.as_str().to_owned(),
         path,
         query: uri.query().map(str::to_owned),
         headers,
         body: body_json,
-        status: status.as_u16(),
+        status: 0,
         at: Instant::now(),
         wall: chrono::Utc::now(),
-    });
+    };
+    let fault = shared.take_fault(method.as_str(), &request.path);
+    let (status, reply) = match &fault {
+        Some(fault) => fault_reply(fault),
+        None => route(&shared, &method, &request),
+    };
+    request.status = status.as_u16();
+    let delay = shared.take_delay(method.as_str(), &request.path);
+    // Recorded and applied before a delayed answer: a client that dies meanwhile leaves the
+    // effect in place, as with the real Discord.
+    shared.record(request);
     let mut resp = match reply {
         Some(v) => (status, axum::Json(v)).into_response(),
         None => status.into_response(),
@@ -63,6 +70,9 @@ async fn handle(
         if let Ok(v) = retry_after.to_string().parse() {
             resp.headers_mut().insert("retry-after", v);
         }
+    }
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     resp
 }
@@ -95,13 +105,26 @@ fn not_found() -> (StatusCode, Option<Value>) {
     )
 }
 
+/// 404 with a Discord error code (10007 Unknown Member, 10008 Unknown Message, 10026 Unknown
+/// Ban).
+fn unknown(code: i64, message: &str) -> (StatusCode, Option<Value>) {
+    (
+        StatusCode::NOT_FOUND,
+        Some(json!({"message": message, "code": code})),
+    )
+}
+
+fn id(segment: &str) -> u64 {
+    segment.parse().unwrap_or(0)
+}
+
 fn route(
     shared: &Shared,
     method: &Method,
-    path: &str,
-    body: Option<&Value>,
+    request: &RecordedRequest,
 ) -> (StatusCode, Option<Value>) {
-    let Some(rest) = path.strip_prefix("/api/v10/") else {
+    let body = request.body.as_ref();
+    let Some(rest) = request.path.strip_prefix("/api/v10/") else {
         return not_found();
     };
     let seg: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
@@ -141,16 +164,59 @@ fn route(
         })),
         ("GET", ["users", "@me"]) => ok(events::user(shared.cfg.bot_user_id, "usmca-bot", true)),
         ("PATCH", ["guilds", g, "members", u]) => {
-            let author = events::Author::new(u.parse().unwrap_or(0), "member");
-            let mut m = events::member(&author, g.parse().ok(), None);
-            m["communication_disabled_until"] = field("communication_disabled_until");
-            ok(m)
+            let (g, u) = (id(g), id(u));
+            let mut state = lock(&shared.state);
+            if let Some(until) = body.and_then(|b| b.get("communication_disabled_until")) {
+                state.set_timeout(g, u, until.as_str().map(str::to_owned));
+            }
+            ok(member_json(&shared.cfg.guilds, g, u, &state.member(g, u)))
         }
-        ("DELETE", ["guilds", _, "members", _])
-        | ("PUT", ["guilds", _, "bans", _])
-        | ("DELETE", ["guilds", _, "bans", _])
-        | ("DELETE", ["channels", _, "messages", _])
-        | ("POST", ["interactions", _, _, "callback"]) => no_content,
+        ("GET", ["guilds", g, "members", u]) => {
+            let (g, u) = (id(g), id(u));
+            let member = lock(&shared.state).member(g, u);
+            if member.present {
+                ok(member_json(&shared.cfg.guilds, g, u, &member))
+            } else {
+                unknown(10_007, "Unknown Member")
+            }
+        }
+        ("DELETE", ["guilds", g, "members", u]) => {
+            lock(&shared.state).kick(id(g), id(u));
+            no_content
+        }
+        ("PUT", ["guilds", g, "bans", u]) => {
+            lock(&shared.state).ban(id(g), id(u), request.audit_reason());
+            no_content
+        }
+        ("DELETE", ["guilds", g, "bans", u]) => {
+            if lock(&shared.state).unban(id(g), id(u)) {
+                no_content
+            } else {
+                unknown(10_026, "Unknown Ban")
+            }
+        }
+        ("GET", ["guilds", g, "bans", u]) => match lock(&shared.state).ban_of(id(g), id(u)) {
+            Some(reason) => {
+                ok(json!({"reason": reason, "user": events::user(id(u), "member", false)}))
+            }
+            None => unknown(10_026, "Unknown Ban"),
+        },
+        ("DELETE", ["channels", c, "messages", m]) => {
+            if lock(&shared.state).delete_message(id(c), id(m)) {
+                no_content
+            } else {
+                unknown(10_008, "Unknown Message")
+            }
+        }
+        ("GET", ["channels", c, "messages", m]) => {
+            let state = lock(&shared.state);
+            if state.is_deleted(id(c), id(m)) {
+                unknown(10_008, "Unknown Message")
+            } else {
+                ok(state.message(id(c), id(m)))
+            }
+        }
+        ("POST", ["interactions", _, _, "callback"]) => no_content,
         ("POST", ["users", "@me", "channels"]) => {
             let recipient = field("recipient_id");
             let rid = events::snowflake_of(&recipient).unwrap_or(0);
@@ -159,7 +225,11 @@ fn route(
                       "recipients": [events::user(rid, "member", false)]}),
             )
         }
-        ("POST", ["channels", c, "messages"]) => ok(posted(c)),
+        ("POST", ["channels", c, "messages"]) => {
+            let m = posted(c);
+            lock(&shared.state).remember_message(&m);
+            ok(m)
+        }
         ("PATCH", ["channels", c]) => ok(json!({
             "id": c, "type": 0, "name": "general", "guild_id": "1", "position": 0,
             "permission_overwrites": [], "nsfw": false, "topic": null,
