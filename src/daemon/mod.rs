@@ -243,12 +243,6 @@ impl Daemon {
         let sighup_task = crate::config::spawn_sighup_reloader(live.clone(), stop_tasks.clone())
             .map_err(DaemonError::Signals)?;
 
-        // What an earlier run left unfinished (journal, pending cases), beside the gateway.
-        background.push({
-            let s = service.clone();
-            tokio::spawn(async move { s.reconcile_after_restart().await })
-        });
-
         // The gateway: events flow from here on.
         handler.attach(service.clone());
         service.attach_shards(client.shard_manager.clone());

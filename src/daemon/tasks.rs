@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 const INCIDENT_TICK: Duration = Duration::from_secs(5);
 /// How often gauges are refreshed.
 const GAUGES_TICK: Duration = Duration::from_secs(1);
+/// How often cases left pending by processes no longer alive are looked for.
+const RECONCILE_TICK: Duration = Duration::from_secs(10);
 /// How often Postgres is probed while it is down (and the journal replayed once it is back).
 const RECOVERY_TICK: Duration = Duration::from_secs(1);
 
@@ -82,7 +84,15 @@ pub(super) fn spawn_all(
             async move { s.recover_records().await }
         })
     };
-    vec![incidents, gauges, reloads, settings, recovery]
+    // What earlier runs (or crashed siblings) left unfinished: at start, then now and again.
+    let reconcile = {
+        let s = service.clone();
+        every(RECONCILE_TICK, stop, move || {
+            let s = s.clone();
+            async move { s.reconcile_pending().await }
+        })
+    };
+    vec![incidents, gauges, reloads, settings, recovery, reconcile]
 }
 
 /// Starts the shard heartbeats (once the gateway's shards are attached).

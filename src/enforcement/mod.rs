@@ -121,6 +121,9 @@ fn unique_key() -> String {
     format!("once:{nanos:x}-{:08x}", rand::random::<u32>())
 }
 
+/// How long an action is retried while Discord answers 5xx or not at all.
+pub const DISCORD_OUTAGE_RETRY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 /// Most automatic actions waiting for their guild's budget, over all guilds; past it an
 /// action fails with a note (the raid is bigger than the budget allows to answer).
 pub const WAITING_ACTIONS_MAX: usize = 10_000;
@@ -315,47 +318,53 @@ impl Executor {
         let reason = plan::audit_log_reason(req, case_no);
         let mut status = CaseStatus::Applied;
         for step in plan::steps(req) {
-            let result = match step {
-                Step::Notify => {
-                    let text = plan::member_notice(req, &guild.name, case_no);
-                    let appeal = Some(case.appeal(req.guild_id));
-                    let sent = match req.notice_channel {
-                        Some(c) => self
+            let result = self
+                .through_outage(step, || async {
+                    match step {
+                        Step::Notify => {
+                            let text = plan::member_notice(req, &guild.name, case_no);
+                            let appeal = Some(case.appeal(req.guild_id));
+                            match req.notice_channel {
+                                Some(c) => self
+                                    .rest
+                                    .notify_member(uid, ChannelId::new(c.max(1)), &text, appeal)
+                                    .await
+                                    .map(drop),
+                                None => self.rest.dm_member(uid, &text, appeal).await.map(drop),
+                            }
+                        }
+                        Step::DeleteMessage => match req.delete {
+                            Some((c, m)) => {
+                                self.rest
+                                    .delete_message(
+                                        ChannelId::new(c.max(1)),
+                                        MessageId::new(m.max(1)),
+                                        &reason,
+                                    )
+                                    .await
+                            }
+                            None => Ok(()),
+                        },
+                        Step::Timeout(d) => self
                             .rest
-                            .notify_member(uid, ChannelId::new(c.max(1)), &text, appeal)
+                            .timeout_member(gid, uid, d, &reason)
                             .await
                             .map(drop),
-                        None => self.rest.dm_member(uid, &text, appeal).await.map(drop),
-                    };
-                    if let Err(e) = &sent {
-                        problems.push(format!("member not notified: {e}"));
-                        if req.action == CaseAction::Warn {
-                            // A warning nobody received did not happen.
-                            status = CaseStatus::Failed;
-                        }
+                        Step::Kick => self.rest.kick(gid, uid, &reason).await,
+                        Step::Ban => self.rest.ban(gid, uid, self.ban_delete, &reason).await,
                     }
-                    continue;
+                })
+                .await;
+            if step == Step::Notify {
+                if let Err(e) = &result {
+                    problems.push(format!("member not notified: {e}"));
+                    if req.action == CaseAction::Warn {
+                        // A warning nobody received did not happen.
+                        status = CaseStatus::Failed;
+                    }
                 }
-                Step::DeleteMessage => match req.delete {
-                    Some((c, m)) => {
-                        self.rest
-                            .delete_message(
-                                ChannelId::new(c.max(1)),
-                                MessageId::new(m.max(1)),
-                                &reason,
-                            )
-                            .await
-                    }
-                    None => Ok(()),
-                },
-                Step::Timeout(d) => self
-                    .rest
-                    .timeout_member(gid, uid, d, &reason)
-                    .await
-                    .map(drop),
-                Step::Kick => self.rest.kick(gid, uid, &reason).await,
-                Step::Ban => self.rest.ban(gid, uid, self.ban_delete, &reason).await,
-            };
+                continue;
+            }
             match result {
                 Ok(()) => {}
                 Err(RestError::NotFound { .. }) if step == Step::DeleteMessage => {
@@ -373,6 +382,31 @@ impl Executor {
             }
         }
         status
+    }
+
+    /// Runs one step's call, and again with growing pauses while Discord is unavailable (5xx
+    /// or no answer after the REST client's own retries), for up to
+    /// [`DISCORD_OUTAGE_RETRY`]: an outage of Discord delays an action, it does not drop it.
+    /// Each step is idempotent on Discord (a timeout until a time, a ban, a deletion).
+    async fn through_outage<F, Fut>(&self, step: Step, mut call: F) -> Result<(), RestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(), RestError>>,
+    {
+        let deadline = std::time::Instant::now() + DISCORD_OUTAGE_RETRY;
+        let mut pause = std::time::Duration::from_secs(1);
+        loop {
+            match call().await {
+                Err(e @ (RestError::Server { .. } | RestError::Transport { .. }))
+                    if std::time::Instant::now() + pause < deadline =>
+                {
+                    tracing::warn!(?step, error = %e, retry_in = ?pause, "Discord unavailable; the action is retried");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(15));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Posts to a channel, logging (not failing) when Discord refuses.

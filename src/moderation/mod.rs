@@ -250,15 +250,14 @@ impl Moderation {
         }
     }
 
-    /// After a restart: replays what the journal holds, then settles the cases earlier runs
-    /// left pending (checked against Discord: confirmed, completed once, expired, or marked
-    /// unknown). Cases of processes alive now are left to them.
-    pub async fn reconcile_after_restart(&self) {
+    /// Settles the cases that processes no longer alive left pending (a crash, a kill):
+    /// checked against Discord and confirmed, completed once, expired, or marked unknown.
+    /// Cases of processes alive now (this one included) are left to them. The daemon runs it
+    /// at start (after replaying its journal) and every few seconds, so a crashed sibling's
+    /// cases are settled too once its heartbeat has gone quiet.
+    pub async fn reconcile_pending(&self) {
         self.recover_records().await;
         if self.records.is_degraded() {
-            tracing::warn!(
-                "Postgres unreachable at start: pending cases are reconciled at the next start"
-            );
             return;
         }
         let live = self.live_processes().await;

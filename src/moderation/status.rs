@@ -218,7 +218,7 @@ impl Moderation {
             };
             let body = serde_json::json!({
                 "process": me, "stage": shard.stage, "latency_ms": latency,
-                "shards": self.shard_label,
+                "shards": self.shard_label, "at_ms": chrono::Utc::now().timestamp_millis(),
             })
             .to_string();
             if let Err(e) = redis
@@ -230,14 +230,19 @@ impl Moderation {
         }
     }
 
-    /// Names of the processes alive now: this one, and those with shard heartbeats in Redis.
+    /// Names of the processes alive now: this one, and those whose shard heartbeat in Redis
+    /// is recent (two intervals; a killed process's last one lingers until its TTL).
     pub(super) async fn live_processes(&self) -> Vec<String> {
         let mut live = vec![process_name()];
+        let fresh_after = chrono::Utc::now().timestamp_millis()
+            - i64::try_from(2 * HEARTBEAT_INTERVAL.as_millis()).unwrap_or(i64::MAX);
         if let Some(redis) = self.state.redis() {
             if let Ok(entries) = redis.shard_heartbeats().await {
                 live.extend(entries.into_iter().filter_map(|(_, body)| {
                     let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-                    v["process"].as_str().map(str::to_owned)
+                    // Heartbeats of an older build carry no time: count them as alive.
+                    let fresh = v["at_ms"].as_i64().is_none_or(|t| t >= fresh_after);
+                    fresh.then(|| v["process"].as_str().map(str::to_owned))?
                 }));
             }
         }

@@ -5,9 +5,12 @@
 mod db;
 #[path = "../support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "../support/pg_server.rs"]
+mod pg_support;
 #[path = "../support/redis.rs"]
 mod redis_support;
 
+mod chaos;
 mod commands;
 mod failures;
 mod harness;
