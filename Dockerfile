@@ -74,7 +74,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 usmca \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /opt/usmca-bot --shell /usr/sbin/nologin usmca
+    && useradd --system --uid 10001 --gid 10001 --home-dir /opt/usmca-bot --shell /usr/sbin/nologin usmca \
+    && mkdir -p /var/lib/usmca-bot/journal \
+    && chown -R 10001:10001 /var/lib/usmca-bot
 WORKDIR /opt/usmca-bot
 COPY --from=build /src/target/release/usmca-bot /usr/local/bin/usmca-bot
 # The binary searches /usr/local/lib/usmca-bot/ for libonnxruntime.so (src/classifier/runtime.rs).
@@ -84,10 +86,13 @@ COPY --from=model /model/ models/${MODEL}/
 USER 10001:10001
 ENV USMCA_MODEL__DIR=/opt/usmca-bot/models/${MODEL} \
     USMCA_HTTP__ADDR=0.0.0.0:8080 \
+    USMCA_STORAGE__JOURNAL_DIR=/var/lib/usmca-bot/journal \
     USMCA_LOG__FORMAT=json
 # Smoke test as the runtime user: binary, ONNX Runtime library and model load together.
 RUN usmca-bot classify "the image can load its model" >/dev/null
 EXPOSE 8080
+# Actions recorded while Postgres is down wait here until they are replayed into it.
+VOLUME ["/var/lib/usmca-bot/journal"]
 # Liveness only; /readyz (Postgres, Redis, gateway, model) is for load balancers and alerts.
 # Change the port here too if USMCA_HTTP__ADDR moves the listener.
 # hadolint ignore=DL3025

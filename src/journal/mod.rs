@@ -180,9 +180,10 @@ impl Records {
         self.journal.as_ref().map_or(0, |j| j.depth())
     }
 
-    /// Whether the last journal write failed.
+    /// Whether nothing can record while Postgres is down: there is no journal, or its last
+    /// write failed (a full disk).
     pub fn journal_failing(&self) -> bool {
-        self.failing.load(std::sync::atomic::Ordering::Acquire)
+        self.journal.is_none() || self.failing.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Moderating but not recording in Postgres: the breaker is open or the journal has a

@@ -146,18 +146,14 @@ impl Moderation {
     /// Readiness of Postgres: degraded (`Ok(Some)`) while it is unreachable but the journal
     /// records in its place; not ready when neither can record.
     pub async fn check_postgres(&self) -> Result<Option<String>, String> {
-        let depth = self.records.journal_depth();
         if self.records.is_degraded() {
-            let why = format!(
-                "unreachable or catching up: moderating and recording to the local journal ({depth} entries to replay)"
-            );
-            return if self.records.journal_failing() {
-                Err(format!(
-                    "{why}; the journal is failing too, so nothing can be recorded"
-                ))
-            } else {
-                Ok(Some(why))
-            };
+            if self.records.journal_failing() {
+                return Err("unreachable, and the journal cannot record (storage.journal_dir unset or failing): no action is taken until one of them records".into());
+            }
+            return Ok(Some(format!(
+                "unreachable or catching up: moderating and recording to the local journal ({} entries to replay)",
+                self.records.journal_depth()
+            )));
         }
         self.storage
             .ping()

@@ -192,9 +192,23 @@ async fn postgres_stopped_for_10_s_mid_stream_loses_and_doubles_nothing() {
     assert_each_acted_on_once(&d.fake, &stream);
     let logs = d.logs();
     assert!(logs.contains("recording to the journal"), "{logs}");
-    assert!(logs.contains("journal replayed"), "{logs}");
+    let replayed: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("journal replayed"))
+        .collect();
+    assert!(!replayed.is_empty(), "{logs}");
     let (_, metrics) = d.http_get("/metrics").await;
     assert!(metrics.contains("usmca_journal_depth 0"), "{metrics}");
+    // The figures docs/reliability.md quotes.
+    eprintln!(
+        "outage figures: {} messages, {} acted on ({} during the outage), {} cases, rows {}, replay: {}",
+        stream.sent.len(),
+        stream.abusive.len(),
+        during.len(),
+        n,
+        message_rows(&d).await,
+        replayed.join(" | ")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,6 +343,7 @@ async fn sigkill_mid_stream_then_restart_reconciles_and_repeats_nothing() {
             >= 3,
         "{notes:?}"
     );
+    eprintln!("sigkill figures: case notes after the restart: {notes:?}");
     // Each offender timed out once on Discord, and every timeout has its case.
     for who in &offenders {
         let timeouts = fake
@@ -377,6 +392,50 @@ async fn discord_answering_5xx_for_30_s_delays_actions_and_completes_each_once()
         ok[0].at.duration_since(started) >= Duration::from_secs(29),
         "the success came after the outage"
     );
+    eprintln!(
+        "5xx figures: {} attempts, applied {:?} after the message",
+        attempts.len(),
+        ok[0].at.duration_since(started)
+    );
     // The member was told once, after the timeout took effect.
     assert_eq!(d.fake.requests_to("POST", "/users/@me/channels").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nowhere_to_record_nothing_is_done_and_the_bot_is_not_ready() {
+    // No journal (storage.journal_dir empty) stands for a journal that cannot write (a full
+    // disk): the record-first rule then forbids every action while Postgres is down.
+    let pg = PgServer::start();
+    let mut o = opts();
+    o.env
+        .push(("USMCA_STORAGE__JOURNAL_DIR".into(), String::new()));
+    let db = Arc::new(TestDb::on(&pg.url()).await);
+    db.storage
+        .set_guild_settings(GUILD, &o.settings, &crate::base_config(), None)
+        .await
+        .expect("guild settings stored");
+    let fake = Daemon::fake(&o).await;
+    let d = Daemon::spawn(fake, db, Arc::new(TestRedis::new()), &o);
+    d.until_ready(1).await;
+    tokio::task::block_in_place(|| pg.stop());
+    let who = newcomer(6_000);
+    let id = d.say(GENERAL, &who, THREAT);
+    d.eventually("the action refused", || async {
+        d.logs()
+            .contains("could not record the action; nothing was sent to Discord")
+            .then_some(())
+    })
+    .await;
+    let (code, body) = d.http_get("/readyz").await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("journal cannot record"), "{body}");
+    assert!(d
+        .fake
+        .requests_to("PATCH", &format!("/guilds/{GUILD}/members/{}", who.id))
+        .is_empty());
+    assert!(d
+        .fake
+        .requests_to("DELETE", &format!("/channels/{GENERAL}/messages/{id}"))
+        .is_empty());
+    tokio::task::block_in_place(|| pg.restart());
 }
