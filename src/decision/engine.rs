@@ -1,4 +1,6 @@
-//! The decision: behaviour score + standing → what to do about one message. Pure.
+//! The decision: what to do about one message. Pure. Two questions, answered apart:
+//! whether the message stays visible (its own severity against `delete_at`), and how the
+//! member is sanctioned (the behaviour score and the standing against the ladder).
 
 use super::policy::{
     Policy, REPEAT_OFFENCE_POINTS, STRIKE_BAN, STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
@@ -177,13 +179,18 @@ fn exemption(policy: &Policy, i: &DecisionInput<'_>) -> Option<&'static str> {
     }
 }
 
-/// Decides what to do about one message.
+/// Decides what to do about one message: whether it stays visible from what it says (its
+/// severity against `delete_at`), the sanction from how the member behaves (the behaviour
+/// score against the thresholds, then repeat offence, cooldown and the ladder).
 pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
     let b = i.behaviour;
     let st = i.standing;
     let level = level_for(policy, b.score);
     let mut rank = level.rank();
-    let mut delete = b.score >= policy.delete_at;
+    // The content alone decides deletion: the member's standing never keeps an abusive message
+    // up, nor takes a harmless one down.
+    let abusive = b.severity >= policy.delete_at;
+    let mut delete = abusive;
     let mut notes: Vec<String> = Vec::new();
 
     if let Some(why) = exemption(policy, i) {
@@ -242,17 +249,32 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         None => action.as_str().to_string(),
     };
     let note = (!notes.is_empty()).then(|| notes.join("; "));
-    let member_reason = format!("{what}: {}", b.summary());
+    let member_reason = format!(
+        "{what}{}: {}",
+        if delete { " + delete" } else { "" },
+        b.summary()
+    );
     let dry_run = policy.is_dry_run(i.guild_id);
+    let message = if delete {
+        "deleted"
+    } else if abusive {
+        "not deleted (exempt, or deleted already)"
+    } else {
+        "kept"
+    };
     let moderator_reason = format!(
-        "{what}{}{} (level {} from thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}; delete at {:.2}){}\n{}",
+        "{what}{}{}: sanction by behaviour score {:.3} (level {}; thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}); message {message} by content: severity {:.3} ({}) {} delete_at {:.3}{}\n{}",
         if delete { " + delete message" } else { "" },
         if dry_run { " [dry run]" } else { "" },
+        b.score,
         level.as_str(),
         policy.thresholds.warn,
         policy.thresholds.timeout,
         policy.thresholds.kick,
         policy.thresholds.ban,
+        b.severity,
+        b.top_label,
+        if abusive { ">=" } else { "<" },
         policy.delete_at,
         note.as_deref().map(|n| format!("; {n}")).unwrap_or_default(),
         b.breakdown()
