@@ -5,7 +5,8 @@
 use super::policy::{
     Policy, REPEAT_OFFENCE_POINTS, STRIKE_BAN, STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
 };
-use crate::behaviour::{BehaviourScore, MemberStanding, MessageRecord, Strike};
+use crate::behaviour::{BehaviourScore, MemberStanding, MessageRecord, Strike, TOXIC_FLOOR};
+use crate::domain::Ground;
 use serde::{Deserialize, Serialize};
 
 /// What happens to the member (and message). `delete` means only the message is deleted.
@@ -99,10 +100,14 @@ pub struct Decision {
     pub dry_run: bool,
     /// Why nothing was done although the score called for it (exempt, cooldown, already handled).
     pub note: Option<String>,
-    /// One line for the member.
-    pub member_reason: String,
+    /// One line for moderators (mod log, Discord's audit log): action, score, top label, main
+    /// factors. Members never read it; their notice says the same in words.
+    pub summary: String,
     /// Detailed breakdown for moderators.
     pub moderator_reason: String,
+    /// Why the sanction, in terms a member can be told (empty without a sanction).
+    #[serde(default)]
+    pub grounds: Vec<Ground>,
 }
 
 impl Decision {
@@ -204,7 +209,9 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
     // re-scored edit: its own earlier warning must not escalate it.
     let previous = st.record_for(i.message_id);
     let strikes = st.strike_points(i.now_ms, policy.strike_half_life_ms);
-    if rank == Action::Warn.rank() && strikes >= REPEAT_OFFENCE_POINTS && previous.is_none() {
+    let repeat =
+        rank == Action::Warn.rank() && strikes >= REPEAT_OFFENCE_POINTS && previous.is_none();
+    if repeat {
         rank = Action::Timeout.rank();
         notes.push(format!("repeat offence: {strikes:.1} active strike points"));
     }
@@ -249,11 +256,16 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         None => action.as_str().to_string(),
     };
     let note = (!notes.is_empty()).then(|| notes.join("; "));
-    let member_reason = format!(
+    let summary = format!(
         "{what}{}: {}",
         if delete { " + delete" } else { "" },
         b.summary()
     );
+    let grounds = if action.rank() > 0 {
+        grounds(policy, b, st, i.now_ms, repeat)
+    } else {
+        Vec::new()
+    };
     let dry_run = policy.is_dry_run(i.guild_id);
     let message = if delete {
         "deleted"
@@ -286,7 +298,64 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         level,
         dry_run,
         note,
-        member_reason,
+        summary,
         moderator_reason,
+        grounds,
     }
+}
+
+/// Why a sanction, for the member: a repeat offence first, then what the message said, earlier
+/// sanctions, and the context terms that added to the score — names and counts, no numbers.
+fn grounds(
+    policy: &Policy,
+    b: &BehaviourScore,
+    st: &MemberStanding,
+    now_ms: i64,
+    repeat: bool,
+) -> Vec<Ground> {
+    let window = policy.strike_half_life_ms;
+    let earlier = st
+        .strikes
+        .iter()
+        .filter(|s| s.at_ms <= now_ms && now_ms - s.at_ms < window)
+        .count();
+    let added = |name: &str| {
+        b.factors
+            .iter()
+            .any(|f| f.name == name && f.contribution > 0.0)
+    };
+    let mut sanctions = if earlier > 0 {
+        Some(Ground::EarlierSanctions {
+            count: u32::try_from(earlier).unwrap_or(u32::MAX),
+            window_secs: u64::try_from(window / 1000).unwrap_or(0),
+        })
+    } else if added("strikes") {
+        Some(Ground::SanctionedBefore)
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    if repeat {
+        out.extend(sanctions.take());
+    }
+    if b.severity >= TOXIC_FLOOR {
+        out.push(Ground::Content);
+    }
+    out.extend(sanctions);
+    for (factor, ground) in [
+        ("raid participant", Ground::Raid),
+        ("history", Ground::RecentAbuse),
+        ("new account", Ground::NewAccount),
+        ("new member", Ground::NewMember),
+        ("velocity", Ground::Flooding),
+        ("duplicates", Ground::Repetition),
+    ] {
+        if added(factor) {
+            out.push(ground);
+        }
+    }
+    if out.is_empty() {
+        out.push(Ground::Content);
+    }
+    out
 }

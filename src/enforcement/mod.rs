@@ -15,7 +15,7 @@ pub mod modlog;
 pub mod plan;
 
 pub use incidents::IncidentResponder;
-pub use plan::{ActRequest, Step};
+pub use plan::{ActRequest, NoticeStyle, Step};
 
 use crate::discord::rest::{OutgoingMessage, RestClient, RestError};
 use crate::domain::{Case, CaseAction, CaseStatus, NewCase};
@@ -50,13 +50,15 @@ pub struct Executed {
     pub problems: Vec<String>,
 }
 
-/// Where a guild's posts go, and how it is named to members.
+/// Where a guild's posts go, and how it is named and spoken to in member notices.
 #[derive(Debug, Clone, Default)]
 pub struct GuildTarget {
     /// Guild name for notices.
     pub name: String,
     /// Mod-log channel.
     pub mod_log: Option<u64>,
+    /// Language and templates of member notices.
+    pub notices: plan::NoticeStyle,
 }
 
 /// Executes actions against Discord and records them.
@@ -193,10 +195,24 @@ impl Executor {
         let uid = UserId::new(req.user_id.max(1));
         let reason = plan::audit_log_reason(req, case_no);
         let mut status = CaseStatus::Applied;
+        // When a timeout ends, as Discord set it; the notice shows it in the member's time zone.
+        let mut timeout_ends = None;
         for step in plan::steps(req) {
             let result = match step {
                 Step::Notify => {
-                    let text = plan::member_notice(req, &guild.name, case_no);
+                    let ends = timeout_ends.or_else(|| {
+                        req.timeout
+                            .filter(|_| req.action == CaseAction::Timeout)
+                            .and_then(|t| chrono::Duration::from_std(t).ok())
+                            .map(|t| Utc::now() + t)
+                    });
+                    let text = plan::member_notice(
+                        req,
+                        &guild.name,
+                        &guild.notices,
+                        case_no,
+                        ends.map(|t| t.timestamp()),
+                    );
                     let sent = match req.notice_channel {
                         Some(c) => self
                             .rest
@@ -239,7 +255,7 @@ impl Executor {
                     .rest
                     .timeout_member(gid, uid, d, &reason)
                     .await
-                    .map(drop),
+                    .map(|until| timeout_ends = Some(until)),
                 Step::Kick => self.rest.kick(gid, uid, &reason).await,
                 Step::Ban => self.rest.ban(gid, uid, self.ban_delete, &reason).await,
             };

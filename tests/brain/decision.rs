@@ -4,6 +4,7 @@ use crate::common::*;
 use usmca_bot::behaviour::{score, BehaviourScore, MemberStanding};
 use usmca_bot::config::{DurationSpec, MAX_TIMEOUT};
 use usmca_bot::decision::{decide, Action, Decision, DecisionInput, Policy};
+use usmca_bot::domain::Ground;
 
 struct Case<'a> {
     roles: &'a [u64],
@@ -307,11 +308,11 @@ fn reasons_carry_the_scores() {
     let st = standing(10, &[(T0 - HOUR, 1.0, false)]);
     let b = behaviour(&p, 0.97, &st, T0);
     let d = decide_at(&p, &b, &st, &PLAIN, T0);
-    assert!(!d.member_reason.contains('\n'));
+    assert!(!d.summary.contains('\n'));
     assert!(
-        d.member_reason.contains(&format!("{:.2}", b.score)),
+        d.summary.contains(&format!("{:.2}", b.score)),
         "{}",
-        d.member_reason
+        d.summary
     );
     assert!(
         d.moderator_reason.contains("strikes"),
@@ -323,6 +324,41 @@ fn reasons_carry_the_scores() {
         "{}",
         d.moderator_reason
     );
+}
+
+#[test]
+fn grounds_say_why_in_words_the_member_can_be_told() {
+    let p = policy(&default_config());
+    // A repeat offence leads: warned an hour ago, then a warn-level message.
+    let warned = standing(0, &[(T0 - HOUR, 1.0, false)]);
+    let b = behaviour(&p, 0.95, &warned, T0);
+    let d = decide_at(&p, &b, &warned, &PLAIN, T0);
+    assert_eq!(d.action, Action::Timeout, "{}", d.moderator_reason);
+    assert_eq!(
+        d.grounds,
+        vec![
+            Ground::EarlierSanctions {
+                count: 1,
+                window_secs: 7 * 24 * 3600
+            },
+            Ground::Content
+        ]
+    );
+    // A first offence from a new account that just joined: the content, then who wrote it.
+    let mut f = facts(0.99, T0);
+    f.account_created_ms = T0 - HOUR;
+    f.joined_ms = Some(T0 - 10 * MIN);
+    let st = MemberStanding::default();
+    let b = score(&p.behaviour, &f, &st);
+    let d = decide_at(&p, &b, &st, &PLAIN, T0);
+    assert_eq!(d.action, Action::Warn, "{}", d.moderator_reason);
+    assert_eq!(
+        d.grounds,
+        vec![Ground::Content, Ground::NewAccount, Ground::NewMember]
+    );
+    // No sanction, no grounds (a deletion alone is not a sanction).
+    let d = decide_at(&p, &pinned_at(&p, 0.3, 0.99), &st, &PLAIN, T0);
+    assert_eq!((d.action, d.grounds.len()), (Action::Delete, 0));
 }
 
 #[test]
