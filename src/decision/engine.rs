@@ -125,6 +125,19 @@ impl Decision {
         )
     }
 
+    /// The sanction alone, in the words the logs use: `none` (also for a deletion alone),
+    /// `warn`, `timeout 10m`, `kick`, `ban`.
+    pub fn sanction(&self) -> String {
+        match (self.action, self.timeout_secs) {
+            (Action::Delete, _) => Action::None.as_str().to_string(),
+            (Action::Timeout, Some(s)) => format!(
+                "timeout {}",
+                humantime::format_duration(std::time::Duration::from_secs(s))
+            ),
+            (a, _) => a.as_str().to_string(),
+        }
+    }
+
     /// Strike points this decision adds.
     pub fn strike_points(&self) -> f64 {
         match self.action {
@@ -275,7 +288,7 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         "kept"
     };
     let moderator_reason = format!(
-        "{what}{}{}: sanction by behaviour score {:.3} (level {}; thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}); message {message} by content: severity {:.3} ({}) {} delete_at {:.3}{}\n{}",
+        "{what}{}{}: sanction by behaviour score {:.3} (level {}; thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}); message {message} by content: severity {:.4} ({}) {} delete_at {}{}\n{}",
         if delete { " + delete message" } else { "" },
         if dry_run { " [dry run]" } else { "" },
         b.score,
