@@ -100,6 +100,32 @@ impl BehaviourParams {
     }
 }
 
+/// Labels that say a message is abusive without saying how; a member notice names a specific
+/// label (insult, threat, ...) when one stands out.
+const GENERIC_LABELS: &[&str] = &["toxic", "severe_toxic", "toxicity", "severe_toxicity"];
+
+/// Probability from which a specific label stands out.
+const SPECIFIC_LABEL_FLOOR: f32 = 0.5;
+
+impl BehaviourParams {
+    /// What a member is told their message was flagged as: the most severe specific label
+    /// (weighted, probability at least 0.5), else the label behind the severity.
+    pub fn notice_label<'a>(&self, scores: impl IntoIterator<Item = (&'a str, f32)>) -> String {
+        let scores: Vec<(&str, f32)> = scores.into_iter().collect();
+        let specific = self.severity(
+            scores
+                .iter()
+                .filter(|(l, p)| !GENERIC_LABELS.contains(l) && *p >= SPECIFIC_LABEL_FLOOR)
+                .copied(),
+        );
+        if specific.1.is_empty() {
+            self.severity(scores).1
+        } else {
+            specific.1
+        }
+    }
+}
+
 /// The facts about one message the scorer needs besides the member's standing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageFacts {

@@ -1,4 +1,7 @@
-//! `usmca-bot classify [--json] [TEXT...]`: score texts with the configured model.
+//! `usmca-bot classify [--json] [TEXT...]`: score texts with the configured model, and show the
+//! two halves of the decision with the configured thresholds: whether the message is deleted
+//! (its severity against `enforcement.delete_at`, whoever writes it) and the sanction by behaviour
+//! for a member without history and for one warned the day before.
 //!
 //! Without TEXT arguments, every stdin line is one input (a trailing `\r` is dropped). Empty lines
 //! are classified like any other text, so output lines stay aligned with input lines. Input is
@@ -7,6 +10,7 @@
 //! nothing after it and exits with status 2.
 
 use crate::classifier::{Classifier, Scores};
+use crate::decision::{preview, Policy, Preview, Sanction};
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -20,6 +24,13 @@ pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let policy = match Policy::from_config(&config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
     let classifier = match Classifier::load(&config.model) {
         Ok(c) => c,
         Err(e) => {
@@ -27,12 +38,17 @@ pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
+    let ctx = Context {
+        classifier: &classifier,
+        policy: &policy,
+        json,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = if texts.is_empty() {
-        classify_stream(&classifier, std::io::stdin().lock(), &mut out, json)
+        classify_stream(&ctx, std::io::stdin().lock(), &mut out)
     } else {
-        classify_chunk(&classifier, &texts, &mut out, json)
+        classify_chunk(&ctx, &texts, &mut out)
     };
     let flushed = out.flush();
     match result.and_then(|()| flushed.map_err(Failure::Output)) {
@@ -54,6 +70,13 @@ pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
     }
 }
 
+/// The model, the decision settings and the output format.
+struct Context<'a> {
+    classifier: &'a Classifier,
+    policy: &'a Policy,
+    json: bool,
+}
+
 enum Failure {
     Input(String),
     Output(std::io::Error),
@@ -61,10 +84,9 @@ enum Failure {
 }
 
 fn classify_stream(
-    classifier: &Classifier,
+    ctx: &Context<'_>,
     mut input: impl BufRead,
     out: &mut impl Write,
-    json: bool,
 ) -> Result<(), Failure> {
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut buf = Vec::new();
@@ -87,7 +109,7 @@ fn classify_stream(
         match String::from_utf8(std::mem::take(&mut buf)) {
             Ok(line) => chunk.push(line),
             Err(e) => {
-                classify_chunk(classifier, &chunk, out, json)?;
+                classify_chunk(ctx, &chunk, out)?;
                 return Err(Failure::Input(format!(
                     "line {line_no} of standard input is not valid UTF-8 (invalid byte at column {}); \
                      results for the {} lines before it were printed, nothing after it was classified",
@@ -97,34 +119,58 @@ fn classify_stream(
             }
         }
         if chunk.len() == CHUNK {
-            classify_chunk(classifier, &chunk, out, json)?;
+            classify_chunk(ctx, &chunk, out)?;
             chunk.clear();
         }
     }
-    classify_chunk(classifier, &chunk, out, json)
+    classify_chunk(ctx, &chunk, out)
 }
 
 fn classify_chunk(
-    classifier: &Classifier,
+    ctx: &Context<'_>,
     texts: &[String],
     out: &mut impl Write,
-    json: bool,
 ) -> Result<(), Failure> {
     if texts.is_empty() {
         return Ok(());
     }
-    let scores = classifier
+    let scores = ctx
+        .classifier
         .classify_blocking(texts)
         .map_err(Failure::Classify)?;
+    let now = chrono::Utc::now().timestamp_millis();
     for (text, s) in texts.iter().zip(&scores) {
-        let line = if json {
-            json_line(text, s)
+        let p = preview(ctx.policy, s.iter(), now);
+        let line = if ctx.json {
+            json_line(text, s, &p)
         } else {
-            text_line(text, s)
+            text_line(text, s, &p, ctx.policy.delete_at)
         };
         writeln!(out, "{line}").map_err(Failure::Output)?;
     }
     Ok(())
+}
+
+/// The sanction for one kind of member.
+#[derive(serde::Serialize)]
+struct SanctionLine {
+    /// Behaviour score.
+    behaviour: f64,
+    /// `none`, `warn`, `timeout 10m`, `kick`, `ban`.
+    sanction: String,
+}
+
+impl SanctionLine {
+    fn of(s: &Sanction) -> Self {
+        Self {
+            behaviour: round4(s.behaviour),
+            sanction: s.decision.sanction(),
+        }
+    }
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
 }
 
 /// One `--json` output line; a struct (not `json!`) so labels keep the model's order.
@@ -134,22 +180,38 @@ struct JsonLine<'a> {
     scores: &'a Scores,
     max_label: &'a str,
     max_score: f32,
+    /// Weighted label maximum, compared with `enforcement.delete_at`.
+    severity: f64,
+    /// The label behind it.
+    severity_label: &'a str,
+    /// Deleted for what it says, whoever writes it.
+    delete: bool,
+    /// Sanction by behaviour for a member without history ...
+    first_offence: SanctionLine,
+    /// ... and for one warned the day before.
+    repeat_offence: SanctionLine,
 }
 
-fn json_line(text: &str, s: &Scores) -> String {
+fn json_line(text: &str, s: &Scores, p: &Preview) -> String {
     let (max_label, max_score) = s.max();
     let line = JsonLine {
         text,
         scores: s,
         max_label,
         max_score,
+        severity: round4(p.severity),
+        severity_label: &p.label,
+        delete: p.delete,
+        first_offence: SanctionLine::of(&p.first_offence),
+        repeat_offence: SanctionLine::of(&p.repeat_offence),
     };
     // Serialising strings and floats cannot fail; fall back to an empty object rather than panic.
     serde_json::to_string(&line).unwrap_or_else(|_| "{}".into())
 }
 
-/// `max_label max_score  label=score ...  text` with the text shortened to one readable line.
-fn text_line(text: &str, s: &Scores) -> String {
+/// `max_label=max_score  delete|keep (severity)  sanctions  label=score ...  text`, the text
+/// shortened to one readable line.
+fn text_line(text: &str, s: &Scores, p: &Preview, delete_at: f64) -> String {
     let (max_label, max_score) = s.max();
     let scores: Vec<String> = s.iter().map(|(l, v)| format!("{l}={v:.4}")).collect();
     let mut preview: String = text
@@ -160,8 +222,19 @@ fn text_line(text: &str, s: &Scores) -> String {
     if text.chars().count() > 80 {
         preview.push('…');
     }
+    let content = format!(
+        "{} (severity {:.4} {} delete_at {delete_at})",
+        if p.delete { "delete" } else { "keep" },
+        p.severity,
+        if p.delete { ">=" } else { "<" },
+    );
+    let sanctions = format!(
+        "first offence: {} · repeat offence: {}",
+        p.first_offence.decision.sanction(),
+        p.repeat_offence.decision.sanction()
+    );
     format!(
-        "{max_label}={max_score:.4}\t{}\t{preview}",
+        "{max_label}={max_score:.4}\t{content}\t{sanctions}\t{}\t{preview}",
         scores.join(" ")
     )
 }

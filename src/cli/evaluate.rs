@@ -1,5 +1,6 @@
 //! `usmca-bot evaluate`: the model's figures on a labelled CSV.
 
+use crate::behaviour::BehaviourParams;
 use crate::classifier::Classifier;
 use crate::evaluate::{load_dataset, DatasetSpec, Evaluation};
 use clap::Args;
@@ -31,15 +32,31 @@ pub struct EvaluateArgs {
     /// Join column when --labels is given.
     #[arg(long, default_value = "id")]
     pub id_column: String,
-    /// Which model output to evaluate: "max" (highest label) or a label name such as "toxic".
+    /// Which score to evaluate: "max" (highest label probability), "severity" (the weighted
+    /// label maximum that `enforcement.delete_at` is compared with, using
+    /// `behaviour.label_weights`) or a label name such as "toxic".
     #[arg(long, default_value = "max")]
     pub score: String,
+    /// Also report precision / recall / F1 at this value; repeatable (try thresholds).
+    #[arg(long = "at", value_name = "V")]
+    pub at: Vec<f64>,
     /// Evaluate only the first N rows.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Print the figures as one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The score `--score` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    /// The highest label probability.
+    Max,
+    /// The weighted label maximum (`BehaviourParams::severity`).
+    Severity,
+    /// One label, by index.
+    Label(usize),
 }
 
 /// Runs `evaluate`.
@@ -71,13 +88,15 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
             return ExitCode::FAILURE;
         }
     };
-    let label_index = match args.score.as_str() {
-        "max" => None,
+    let weights = BehaviourParams::from_config(&config);
+    let measure = match args.score.as_str() {
+        "max" => Measure::Max,
+        "severity" => Measure::Severity,
         label => match classifier.labels().iter().position(|l| l == label) {
-            Some(i) => Some(i),
+            Some(i) => Measure::Label(i),
             None => {
                 eprintln!(
-                    "error: --score {label:?} is not a label of model {}; use \"max\" or one of: {}",
+                    "error: --score {label:?} is not a label of model {}; use \"max\", \"severity\" or one of: {}",
                     classifier.model_name(),
                     classifier.labels().join(", ")
                 );
@@ -97,12 +116,10 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
     let started = std::time::Instant::now();
     for chunk in ds.texts.chunks(256) {
         match classifier.classify_blocking(chunk) {
-            Ok(batch) => scores.extend(batch.iter().map(|s| {
-                let v = match label_index {
-                    Some(i) => s.values()[i],
-                    None => s.max().1,
-                };
-                f64::from(v)
+            Ok(batch) => scores.extend(batch.iter().map(|s| match measure {
+                Measure::Label(i) => s.values().get(i).copied().map_or(0.0, f64::from),
+                Measure::Max => f64::from(s.max().1),
+                Measure::Severity => weights.severity(s.iter()).0,
             })),
             Err(e) => {
                 progress.abandon();
@@ -116,13 +133,21 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
     let seconds = started.elapsed().as_secs_f64();
 
     let t = &config.thresholds;
-    let thresholds = vec![
+    let mut thresholds = vec![
         ("p >= 0.5".to_string(), 0.5),
         ("thresholds.warn".to_string(), t.warn),
         ("thresholds.timeout".to_string(), t.timeout),
         ("thresholds.kick".to_string(), t.kick),
         ("thresholds.ban".to_string(), t.ban),
     ];
+    if measure == Measure::Severity {
+        // Deletion compares the message's severity with delete_at.
+        thresholds.push((
+            "enforcement.delete_at".to_string(),
+            config.enforcement.delete_at,
+        ));
+    }
+    thresholds.extend(args.at.iter().map(|v| ("--at".to_string(), *v)));
     let eval = Evaluation::compute(
         classifier.model_name(),
         &args.score,

@@ -153,6 +153,7 @@ pub fn run(args: ScanArgs, config_path: Option<&std::path::Path>) -> ExitCode {
                 "model": report.model,
                 "messages": output.rows,
                 "actions": summary.actions(),
+                "deletions_and_sanctions": summary.split(),
                 "incidents": summary.incidents,
                 "malformed": summary.malformed.iter().map(|m| serde_json::json!({"location": m.location, "reason": m.reason})).collect::<Vec<_>>(),
             });

@@ -2,6 +2,7 @@
 
 use super::reply::{answer, Target};
 use super::{access, CHECK_TOXICITY};
+use crate::domain::notices::{self, NoticeKind};
 use crate::domain::{setting_keys, Case, CaseAction};
 use crate::enforcement::modlog::top_scores;
 use crate::moderation::{Access, Moderation, StatusSummary};
@@ -383,19 +384,33 @@ fn config_show(service: &Moderation, guild_id: u64) -> String {
     };
     let t = eff.thresholds;
     let overridden = serde_json::to_string(&view.settings).unwrap_or_default();
+    let target = service.guild_target(guild_id);
+    let custom: Vec<&str> = NoticeKind::ALL
+        .into_iter()
+        .filter(|k| target.notices.overrides.template(*k).is_some())
+        .map(NoticeKind::key)
+        .collect();
+    let variables = notices::VARIABLES
+        .iter()
+        .map(|(v, what)| format!("`{{{v}}}` {what}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     format!(
         "Effective settings for this server\n\
-         thresholds: warn {} · timeout {} · kick {} · ban {}\n\
+         thresholds: warn {} · timeout {} · kick {} · ban {} · delete_at {} (message severity)\n\
          dry_run: {} · store_content: {} · content_retention: {}\n\
          mod_log_channel: {} · appeal_channel: {}\n\
          moderator_roles: {}\n\
          exemptions: roles {} · channels {} · users {}\n\
+         notices: language {} ({}) · own templates: {}\n\
          Server overrides: `{overridden}`\n\
-         Settable keys: {}",
+         Settable keys: {}\n\
+         Notice template variables: {variables}",
         t.warn,
         t.timeout,
         t.kick,
         t.ban,
+        eff.enforcement.delete_at,
         eff.enforcement.dry_run,
         eff.storage.store_content,
         eff.storage.content_retention.raw(),
@@ -405,6 +420,19 @@ fn config_show(service: &Moderation, guild_id: u64) -> String {
         ids(&eff.exemptions.roles),
         ids(&eff.exemptions.channels),
         ids(&eff.exemptions.users),
+        target.notices.locale.code(),
+        if target.notices.overrides.locale.is_some() {
+            "set with notices.locale".to_string()
+        } else if view.preferred_locale.is_empty() {
+            "default".to_string()
+        } else {
+            format!("server language {}", view.preferred_locale)
+        },
+        if custom.is_empty() {
+            "none".to_string()
+        } else {
+            custom.join(", ")
+        },
         service
             .settable_keys()
             .iter()

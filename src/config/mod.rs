@@ -131,7 +131,7 @@ pub struct Thresholds {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnforcementConfig {
-    /// Score at which the message itself is deleted.
+    /// Message severity (weighted label maximum, before history) at which the message is deleted.
     pub delete_at: f64,
     /// Successive timeout durations.
     pub timeout_ladder: Vec<DurationSpec>,

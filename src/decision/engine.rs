@@ -1,9 +1,12 @@
-//! The decision: behaviour score + standing → what to do about one message. Pure.
+//! The decision: what to do about one message. Pure. Two questions, answered apart:
+//! whether the message stays visible (its own severity against `delete_at`), and how the
+//! member is sanctioned (the behaviour score and the standing against the ladder).
 
 use super::policy::{
     Policy, REPEAT_OFFENCE_POINTS, STRIKE_BAN, STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
 };
-use crate::behaviour::{BehaviourScore, MemberStanding, MessageRecord, Strike};
+use crate::behaviour::{BehaviourScore, MemberStanding, MessageRecord, Strike, TOXIC_FLOOR};
+use crate::domain::Ground;
 use serde::{Deserialize, Serialize};
 
 /// What happens to the member (and message). `delete` means only the message is deleted.
@@ -97,10 +100,14 @@ pub struct Decision {
     pub dry_run: bool,
     /// Why nothing was done although the score called for it (exempt, cooldown, already handled).
     pub note: Option<String>,
-    /// One line for the member.
-    pub member_reason: String,
+    /// One line for moderators (mod log, Discord's audit log): action, score, top label, main
+    /// factors. Members never read it; their notice says the same in words.
+    pub summary: String,
     /// Detailed breakdown for moderators.
     pub moderator_reason: String,
+    /// Why the sanction, in terms a member can be told (empty without a sanction).
+    #[serde(default)]
+    pub grounds: Vec<Ground>,
 }
 
 impl Decision {
@@ -116,6 +123,19 @@ impl Decision {
             self.timeout_secs.unwrap_or(0),
             self.delete_message,
         )
+    }
+
+    /// The sanction alone, in the words the logs use: `none` (also for a deletion alone),
+    /// `warn`, `timeout 10m`, `kick`, `ban`.
+    pub fn sanction(&self) -> String {
+        match (self.action, self.timeout_secs) {
+            (Action::Delete, _) => Action::None.as_str().to_string(),
+            (Action::Timeout, Some(s)) => format!(
+                "timeout {}",
+                humantime::format_duration(std::time::Duration::from_secs(s))
+            ),
+            (a, _) => a.as_str().to_string(),
+        }
     }
 
     /// Strike points this decision adds.
@@ -172,13 +192,18 @@ fn exemption(policy: &Policy, i: &DecisionInput<'_>) -> Option<&'static str> {
     }
 }
 
-/// Decides what to do about one message.
+/// Decides what to do about one message: whether it stays visible from what it says (its
+/// severity against `delete_at`), the sanction from how the member behaves (the behaviour
+/// score against the thresholds, then repeat offence, cooldown and the ladder).
 pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
     let b = i.behaviour;
     let st = i.standing;
     let level = level_for(policy, b.score);
     let mut rank = level.rank();
-    let mut delete = b.score >= policy.delete_at;
+    // The content alone decides deletion: the member's standing never keeps an abusive message
+    // up, nor takes a harmless one down.
+    let abusive = b.severity >= policy.delete_at;
+    let mut delete = abusive;
     let mut notes: Vec<String> = Vec::new();
 
     if let Some(why) = exemption(policy, i) {
@@ -192,7 +217,9 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
     // re-scored edit: its own earlier warning must not escalate it.
     let previous = st.record_for(i.message_id);
     let strikes = st.strike_points(i.now_ms, policy.strike_half_life_ms);
-    if rank == Action::Warn.rank() && strikes >= REPEAT_OFFENCE_POINTS && previous.is_none() {
+    let repeat =
+        rank == Action::Warn.rank() && strikes >= REPEAT_OFFENCE_POINTS && previous.is_none();
+    if repeat {
         rank = Action::Timeout.rank();
         notes.push(format!("repeat offence: {strikes:.1} active strike points"));
     }
@@ -237,17 +264,37 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         None => action.as_str().to_string(),
     };
     let note = (!notes.is_empty()).then(|| notes.join("; "));
-    let member_reason = format!("{what}: {}", b.summary());
+    let summary = format!(
+        "{what}{}: {}",
+        if delete { " + delete" } else { "" },
+        b.summary()
+    );
+    let grounds = if action.rank() > 0 {
+        grounds(policy, b, st, i.now_ms, repeat)
+    } else {
+        Vec::new()
+    };
     let dry_run = policy.is_dry_run(i.guild_id);
+    let message = if delete {
+        "deleted"
+    } else if abusive {
+        "not deleted (exempt, or deleted already)"
+    } else {
+        "kept"
+    };
     let moderator_reason = format!(
-        "{what}{}{} (level {} from thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}; delete at {:.2}){}\n{}",
+        "{what}{}{}: sanction by behaviour score {:.3} (level {}; thresholds warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}); message {message} by content: severity {:.4} ({}) {} delete_at {}{}\n{}",
         if delete { " + delete message" } else { "" },
         if dry_run { " [dry run]" } else { "" },
+        b.score,
         level.as_str(),
         policy.thresholds.warn,
         policy.thresholds.timeout,
         policy.thresholds.kick,
         policy.thresholds.ban,
+        b.severity,
+        b.top_label,
+        if abusive { ">=" } else { "<" },
         policy.delete_at,
         note.as_deref().map(|n| format!("; {n}")).unwrap_or_default(),
         b.breakdown()
@@ -259,7 +306,64 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
         level,
         dry_run,
         note,
-        member_reason,
+        summary,
         moderator_reason,
+        grounds,
     }
+}
+
+/// Why a sanction, for the member: a repeat offence first, then what the message said, earlier
+/// sanctions, and the context terms that added to the score — names and counts, no numbers.
+fn grounds(
+    policy: &Policy,
+    b: &BehaviourScore,
+    st: &MemberStanding,
+    now_ms: i64,
+    repeat: bool,
+) -> Vec<Ground> {
+    let window = policy.strike_half_life_ms;
+    let earlier = st
+        .strikes
+        .iter()
+        .filter(|s| s.at_ms <= now_ms && now_ms - s.at_ms < window)
+        .count();
+    let added = |name: &str| {
+        b.factors
+            .iter()
+            .any(|f| f.name == name && f.contribution > 0.0)
+    };
+    let mut sanctions = if earlier > 0 {
+        Some(Ground::EarlierSanctions {
+            count: u32::try_from(earlier).unwrap_or(u32::MAX),
+            window_secs: u64::try_from(window / 1000).unwrap_or(0),
+        })
+    } else if added("strikes") {
+        Some(Ground::SanctionedBefore)
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    if repeat {
+        out.extend(sanctions.take());
+    }
+    if b.severity >= TOXIC_FLOOR {
+        out.push(Ground::Content);
+    }
+    out.extend(sanctions);
+    for (factor, ground) in [
+        ("raid participant", Ground::Raid),
+        ("history", Ground::RecentAbuse),
+        ("new account", Ground::NewAccount),
+        ("new member", Ground::NewMember),
+        ("velocity", Ground::Flooding),
+        ("duplicates", Ground::Repetition),
+    ] {
+        if added(factor) {
+            out.push(ground);
+        }
+    }
+    if out.is_empty() {
+        out.push(Ground::Content);
+    }
+    out
 }

@@ -58,7 +58,8 @@ impl ExemptionSet {
 pub struct Policy {
     /// Score thresholds, strictly increasing.
     pub thresholds: Thresholds,
-    /// Score at which the message is deleted.
+    /// Message severity (the weighted label maximum, before any history) at which the message
+    /// is deleted, whoever wrote it.
     pub delete_at: f64,
     /// Timeout ladder, each step capped at 28 days.
     pub timeout_ladder: Vec<Duration>,

@@ -2,7 +2,8 @@
 //! dashboard's forms), and how their values are read. Pure; the result is validated against the
 //! global configuration before it is stored.
 
-use super::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
+use super::notices::{self, Locale, NoticeKind};
+use super::{ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides};
 use crate::config::DurationSpec;
 
 /// Keys `/mod config set` accepts, with what they take.
@@ -29,6 +30,20 @@ pub const KEYS: &[(&str, &str)] = &[
         "exemptions.users",
         "@users or ids, comma-separated, or none",
     ),
+    (
+        "notices.locale",
+        "language of member notices: en, es, pt, fr or de; none: the server's language",
+    ),
+    (
+        "notices.warn",
+        "template of the warning notice (variables: /mod config show), \\n for a new line; none: the default",
+    ),
+    (
+        "notices.timeout",
+        "template of the timeout notice, as notices.warn, also {duration} and {ends}",
+    ),
+    ("notices.kick", "template of the kick notice, as notices.warn"),
+    ("notices.ban", "template of the ban notice, as notices.warn"),
 ];
 
 fn is_none(v: &str) -> bool {
@@ -154,6 +169,50 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
                 settings.exemptions = None;
             }
         }
+        "notices.locale" => {
+            let locale = if is_none(value) {
+                None
+            } else {
+                let code = value.trim();
+                match Locale::parse(code) {
+                    Some(l) => Some(l.code().to_string()),
+                    None => {
+                        return Err(format!(
+                            "`{code}` has no shipped wording; use one of: {}",
+                            super::settings::locale_list()
+                        ))
+                    }
+                }
+            };
+            let n = settings
+                .notices
+                .get_or_insert_with(NoticeOverrides::default);
+            n.locale = locale;
+            if *n == NoticeOverrides::default() {
+                settings.notices = None;
+            }
+        }
+        "notices.warn" | "notices.timeout" | "notices.kick" | "notices.ban" => {
+            let kind = NoticeKind::ALL
+                .into_iter()
+                .find(|k| key.strip_prefix("notices.") == Some(k.key()))
+                .unwrap_or(NoticeKind::Warn);
+            let template = if is_none(value) {
+                None
+            } else {
+                // A slash-command option cannot hold a line break: `\n` stands for one.
+                let t = value.trim().replace("\\n", "\n");
+                notices::validate_template(kind, &t)?;
+                Some(t)
+            };
+            let n = settings
+                .notices
+                .get_or_insert_with(NoticeOverrides::default);
+            *n.template_mut(kind) = template;
+            if *n == NoticeOverrides::default() {
+                settings.notices = None;
+            }
+        }
         _ => {
             let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
             return Err(format!(
@@ -204,6 +263,31 @@ mod tests {
         );
         let e = apply(&mut s, "content_retention", "forever").unwrap_err();
         assert!(e.contains("duration"), "{e}");
+        let e = apply(&mut s, "notices.warn", "warned, score {score}").unwrap_err();
+        assert!(e.contains("{score}") && e.contains("{why}"), "{e}");
+        let e = apply(&mut s, "notices.locale", "klingon").unwrap_err();
+        assert!(e.contains("en, es, pt, fr, de"), "{e}");
         assert_eq!(s, GuildSettings::default());
+    }
+
+    #[test]
+    fn notice_templates_and_language_are_settable() {
+        let mut s = GuildSettings::default();
+        assert!(apply(&mut s, "notices.locale", "pt-BR").is_ok());
+        assert!(apply(
+            &mut s,
+            "notices.timeout",
+            "Muted {duration} in {guild}.\\nCase {case}"
+        )
+        .is_ok());
+        let n = s.notices.clone().unwrap_or_default();
+        assert_eq!(n.locale.as_deref(), Some("pt"));
+        assert_eq!(
+            n.template(NoticeKind::Timeout),
+            Some("Muted {duration} in {guild}.\nCase {case}")
+        );
+        assert!(apply(&mut s, "notices.locale", "none").is_ok());
+        assert!(apply(&mut s, "notices.timeout", "none").is_ok());
+        assert_eq!(s.notices, None);
     }
 }

@@ -1,6 +1,7 @@
 //! Per-guild settings: validated overrides laid over the global configuration. Pure; stored by
 //! `storage`, changed through the moderation service.
 
+use super::notices::{self, Locale, NoticeKind};
 use crate::config::{self, Config, DurationSpec, Problem};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,54 @@ pub struct ExemptionOverrides {
     pub users: Option<Vec<u64>>,
 }
 
+/// Per-guild wording of member notices: the language of the shipped wording and the server's
+/// own templates (variables in [`notices::VARIABLES`]). Unset fields keep the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticeOverrides {
+    /// Language of the shipped wording (`en`, `es`, `pt`, `fr`, `de`); unset: the server's
+    /// preferred locale, English when none is shipped for it.
+    pub locale: Option<String>,
+    /// Template of a warning notice.
+    pub warn: Option<String>,
+    /// Template of a timeout notice.
+    pub timeout: Option<String>,
+    /// Template of a kick notice.
+    pub kick: Option<String>,
+    /// Template of a ban notice.
+    pub ban: Option<String>,
+}
+
+impl NoticeOverrides {
+    /// The server's template for `kind`, if it set one.
+    pub fn template(&self, kind: NoticeKind) -> Option<&str> {
+        match kind {
+            NoticeKind::Warn => self.warn.as_deref(),
+            NoticeKind::Timeout => self.timeout.as_deref(),
+            NoticeKind::Kick => self.kick.as_deref(),
+            NoticeKind::Ban => self.ban.as_deref(),
+        }
+    }
+
+    /// The slot of `kind`'s template.
+    pub fn template_mut(&mut self, kind: NoticeKind) -> &mut Option<String> {
+        match kind {
+            NoticeKind::Warn => &mut self.warn,
+            NoticeKind::Timeout => &mut self.timeout,
+            NoticeKind::Kick => &mut self.kick,
+            NoticeKind::Ban => &mut self.ban,
+        }
+    }
+
+    /// The language notices are written in: the override, else `preferred_locale`'s, else English.
+    pub fn locale_for(&self, preferred_locale: &str) -> Locale {
+        self.locale
+            .as_deref()
+            .and_then(Locale::parse)
+            .unwrap_or_else(|| Locale::for_discord(preferred_locale))
+    }
+}
+
 /// Settings a guild may override. Every field is optional; unset fields keep the global value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -50,6 +99,8 @@ pub struct GuildSettings {
     pub content_retention: Option<DurationSpec>,
     /// Extra roles allowed to use moderator commands.
     pub moderator_roles: Option<Vec<u64>>,
+    /// Wording of member notices.
+    pub notices: Option<NoticeOverrides>,
 }
 
 fn union(base: &mut Vec<u64>, extra: &Option<Vec<u64>>) {
@@ -58,6 +109,15 @@ fn union(base: &mut Vec<u64>, extra: &Option<Vec<u64>>) {
             base.push(*id);
         }
     }
+}
+
+/// The shipped notice languages, as `en, es, pt, fr, de`.
+pub fn locale_list() -> String {
+    Locale::ALL
+        .iter()
+        .map(|l| l.code())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl GuildSettings {
@@ -114,6 +174,26 @@ impl GuildSettings {
         ids("moderator_roles", &self.moderator_roles);
         ids("mod_log_channel", &self.mod_log_channel.map(|c| vec![c]));
         ids("appeal_channel", &self.appeal_channel.map(|c| vec![c]));
+        if let Some(n) = &self.notices {
+            if let Some(code) = &n.locale {
+                if Locale::parse(code).is_none() {
+                    problems.push(Problem::new(
+                        "guild.notices.locale",
+                        format!(
+                            "`{code}` has no shipped wording; use one of: {}",
+                            locale_list()
+                        ),
+                    ));
+                }
+            }
+            for kind in NoticeKind::ALL {
+                if let Some(t) = n.template(kind) {
+                    if let Err(e) = notices::validate_template(kind, t) {
+                        problems.push(Problem::new(format!("guild.notices.{}", kind.key()), e));
+                    }
+                }
+            }
+        }
         problems
     }
 

@@ -9,7 +9,7 @@ use super::{ActRequest, Executor, GuildTarget};
 use crate::brigade::IncidentUpdate;
 use crate::discord::limits::EmbedText;
 use crate::discord::rest::OutgoingMessage;
-use crate::domain::CaseAction;
+use crate::domain::{CaseAction, Ground};
 use crate::journal::Records;
 use crate::storage::AuditEvent;
 use crate::telemetry::Metrics;
@@ -207,8 +207,10 @@ impl IncidentResponder {
                 timeout: Some(Duration::from_secs(*secs)),
                 delete: None,
                 message_id: None,
-                member_reason: "your new account took part in a raid on this server".into(),
+                summary: "timeout: a new account taking part in a raid".into(),
                 moderator_reason: format!("participant of incident {incident_id} (new account)"),
+                label: None,
+                grounds: vec![Ground::Raid, Ground::NewAccount],
                 scores: serde_json::json!({}),
                 excerpt: None,
                 notice_channel: channel,

@@ -17,7 +17,7 @@ mod queue;
 pub mod reconcile;
 
 pub use incidents::IncidentResponder;
-pub use plan::{ActRequest, Step};
+pub use plan::{ActRequest, NoticeStyle, Step};
 
 use crate::discord::rest::{AppealRef, OutgoingMessage, RestClient, RestError};
 use crate::domain::{Case, CaseAction, CaseStatus, NewCase};
@@ -88,13 +88,15 @@ pub struct Executed {
     pub duplicate: bool,
 }
 
-/// Where a guild's posts go, and how it is named to members.
+/// Where a guild's posts go, and how it is named and spoken to in member notices.
 #[derive(Debug, Clone, Default)]
 pub struct GuildTarget {
     /// Guild name for notices.
     pub name: String,
     /// Mod-log channel.
     pub mod_log: Option<u64>,
+    /// Language and templates of member notices.
+    pub notices: plan::NoticeStyle,
 }
 
 /// Executes actions against Discord and records them.
@@ -317,44 +319,69 @@ impl Executor {
         let uid = UserId::new(req.user_id.max(1));
         let reason = plan::audit_log_reason(req, case_no);
         let mut status = CaseStatus::Applied;
+        // When a timeout ends, as Discord set it; the notice shows it in the member's time zone.
+        let mut timeout_ends = None;
         for step in plan::steps(req) {
+            let ends = timeout_ends;
             let result = self
                 .through_outage(step, || async {
                     match step {
                         Step::Notify => {
-                            let text = plan::member_notice(req, &guild.name, case_no);
+                            let ends = ends.or_else(|| {
+                                req.timeout
+                                    .filter(|_| req.action == CaseAction::Timeout)
+                                    .and_then(|t| chrono::Duration::from_std(t).ok())
+                                    .map(|t| Utc::now() + t)
+                            });
+                            let text = plan::member_notice(
+                                req,
+                                &guild.name,
+                                &guild.notices,
+                                case_no,
+                                ends.map(|t| t.timestamp()),
+                            );
                             let appeal = Some(case.appeal(req.guild_id));
                             match req.notice_channel {
                                 Some(c) => self
                                     .rest
                                     .notify_member(uid, ChannelId::new(c.max(1)), &text, appeal)
                                     .await
-                                    .map(drop),
-                                None => self.rest.dm_member(uid, &text, appeal).await.map(drop),
+                                    .map(|_| None),
+                                None => self.rest.dm_member(uid, &text, appeal).await.map(|_| None),
                             }
                         }
                         Step::DeleteMessage => match req.delete {
-                            Some((c, m)) => {
-                                self.rest
-                                    .delete_message(
-                                        ChannelId::new(c.max(1)),
-                                        MessageId::new(m.max(1)),
-                                        &reason,
-                                    )
-                                    .await
-                            }
-                            None => Ok(()),
+                            Some((c, m)) => self
+                                .rest
+                                .delete_message(
+                                    ChannelId::new(c.max(1)),
+                                    MessageId::new(m.max(1)),
+                                    &reason,
+                                )
+                                .await
+                                .map(|_| None),
+                            None => Ok(None),
                         },
                         Step::Timeout(d) => self
                             .rest
                             .timeout_member(gid, uid, d, &reason)
                             .await
-                            .map(drop),
-                        Step::Kick => self.rest.kick(gid, uid, &reason).await,
-                        Step::Ban => self.rest.ban(gid, uid, self.ban_delete, &reason).await,
+                            .map(Some),
+                        Step::Kick => self.rest.kick(gid, uid, &reason).await.map(|_| None),
+                        Step::Ban => self
+                            .rest
+                            .ban(gid, uid, self.ban_delete, &reason)
+                            .await
+                            .map(|_| None),
                     }
                 })
                 .await;
+            // When a timeout ends, as Discord set it: the notice after it says so.
+            let result = result.map(|until| {
+                if until.is_some() {
+                    timeout_ends = until;
+                }
+            });
             if step == Step::Notify {
                 if let Err(e) = &result {
                     problems.push(format!("member not notified: {e}"));
@@ -388,10 +415,10 @@ impl Executor {
     /// or no answer after the REST client's own retries), for up to
     /// [`DISCORD_OUTAGE_RETRY`]: an outage of Discord delays an action, it does not drop it.
     /// Each step is idempotent on Discord (a timeout until a time, a ban, a deletion).
-    async fn through_outage<F, Fut>(&self, step: Step, mut call: F) -> Result<(), RestError>
+    async fn through_outage<T, F, Fut>(&self, step: Step, mut call: F) -> Result<T, RestError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<(), RestError>>,
+        Fut: std::future::Future<Output = Result<T, RestError>>,
     {
         let deadline = std::time::Instant::now() + DISCORD_OUTAGE_RETRY;
         let mut pause = std::time::Duration::from_secs(1);

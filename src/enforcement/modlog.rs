@@ -96,7 +96,7 @@ pub fn case_post(
     }
     let embed = EmbedText {
         title: Some(title),
-        description: Some(req.member_reason.clone()),
+        description: Some(req.summary.clone()),
         fields,
         footer: Some(format!("status: {status}")),
         author: None,
@@ -211,8 +211,10 @@ mod tests {
             timeout: Some(Duration::from_secs(600)),
             delete: Some((7, 8)),
             message_id: Some(8),
-            member_reason: "insult".into(),
+            summary: "insult".into(),
             moderator_reason: "x".repeat(5_000),
+            label: Some("insult".into()),
+            grounds: Vec::new(),
             scores: serde_json::json!({"toxic": 0.9, "insult": 0.95, "threat": 0.1, "obscene": 0.2}),
             excerpt: Some("you idiot".into()),
             notice_channel: Some(7),

@@ -1,7 +1,8 @@
 //! What an action consists of on Discord, in which order, and what the member is told. Pure.
 
 use crate::decision::{Action, Decision};
-use crate::domain::CaseAction;
+use crate::domain::notices::{self, Locale, NoticeFacts, NoticeKind};
+use crate::domain::{CaseAction, Ground, NoticeOverrides};
 use std::time::Duration;
 
 /// One automatic or moderator action against a member, ready to execute.
@@ -19,10 +20,15 @@ pub struct ActRequest {
     pub delete: Option<(u64, u64)>,
     /// The triggering message, recorded in the case even when it is not deleted.
     pub message_id: Option<u64>,
-    /// One line for the member.
-    pub member_reason: String,
+    /// One line for moderators: the mod log's description and the audit-log header.
+    pub summary: String,
     /// Detailed reason for moderators and the audit-log header.
     pub moderator_reason: String,
+    /// What the message was flagged as (a model label), when a message is involved; the member
+    /// notice names it in words.
+    pub label: Option<String>,
+    /// Why the sanction, in terms the member is told.
+    pub grounds: Vec<Ground>,
     /// Classifier scores (JSON object, `{}` for none).
     pub scores: serde_json::Value,
     /// Text of the message, only where the guild stores content.
@@ -134,24 +140,52 @@ pub fn case_label(case_no: Option<i64>) -> String {
     case_no.map_or_else(|| "number pending".to_string(), |n| format!("#{n}"))
 }
 
-/// What the member reads: what happened, where, why, and how to appeal.
-pub fn member_notice(req: &ActRequest, guild_name: &str, case_no: Option<i64>) -> String {
-    let case = case_label(case_no);
-    let what = match req.action {
-        CaseAction::Warn => "You received a warning".to_string(),
-        CaseAction::Timeout => format!(
-            "You were timed out for {}",
-            human_duration(req.timeout.unwrap_or_default())
-        ),
-        CaseAction::Kick => "You are being removed (kicked)".to_string(),
-        CaseAction::Ban => "You are being banned".to_string(),
-        CaseAction::Delete => "Your message was removed".to_string(),
-        other => format!("Moderation action ({other})"),
+/// How a server words its member notices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoticeStyle {
+    /// Language of the shipped wording.
+    pub locale: Locale,
+    /// The server's own templates and language override.
+    pub overrides: NoticeOverrides,
+}
+
+/// The notice kind of a sanction (`None` for a deletion alone, which is not notified).
+pub fn notice_kind(action: CaseAction) -> Option<NoticeKind> {
+    match action {
+        CaseAction::Warn => Some(NoticeKind::Warn),
+        CaseAction::Timeout => Some(NoticeKind::Timeout),
+        CaseAction::Kick => Some(NoticeKind::Kick),
+        CaseAction::Ban => Some(NoticeKind::Ban),
+        _ => None,
+    }
+}
+
+/// What the member reads: what happened to the message and why, the sanction and why, when a
+/// timeout ends (`ends_unix`), the case number and where to appeal — in words, in the server's
+/// language or its own template, never with a score.
+pub fn member_notice(
+    req: &ActRequest,
+    guild_name: &str,
+    style: &NoticeStyle,
+    case_no: Option<i64>,
+    ends_unix: Option<i64>,
+) -> String {
+    let kind = notice_kind(req.action).unwrap_or(NoticeKind::Warn);
+    let facts = NoticeFacts {
+        kind,
+        guild: guild_name,
+        channel: req
+            .delete
+            .map(|(c, _)| c)
+            .or(req.message_id.and(req.notice_channel)),
+        label: req.label.as_deref(),
+        deleted: req.delete.is_some(),
+        grounds: &req.grounds,
+        duration: req.timeout.filter(|_| kind == NoticeKind::Timeout),
+        ends_unix,
+        case_no,
     };
-    format!(
-        "{what} in **{guild_name}** (case {case}).\nReason: {}\nIf you think this is a mistake, press **Appeal** below and tell the moderators why.",
-        req.member_reason
-    )
+    notices::render(style.overrides.template(kind), style.locale, &facts)
 }
 
 /// The audit-log reason Discord shows in the server's audit log: case, top scores, then the
@@ -165,7 +199,7 @@ pub fn audit_log_reason(req: &ActRequest, case_no: Option<i64>) -> String {
         .join(" ");
     format!(
         "usmca-bot case {case}: {} | scores: {} | {detail}",
-        req.member_reason,
+        req.summary,
         super::modlog::top_scores(&req.scores, 3)
     )
 }
@@ -182,8 +216,16 @@ mod tests {
             timeout: (action == CaseAction::Timeout).then(|| Duration::from_secs(3_600)),
             delete: delete.then_some((3, 4)),
             message_id: Some(4),
-            member_reason: "insulting another member (insult 0.93)".into(),
+            summary: "timeout 1h + delete: behaviour score 0.81 (insult 0.93; message)".into(),
             moderator_reason: "score 0.81".into(),
+            label: Some("insult".into()),
+            grounds: vec![
+                Ground::EarlierSanctions {
+                    count: 1,
+                    window_secs: 7 * 86_400,
+                },
+                Ground::Content,
+            ],
             scores: serde_json::json!({}),
             excerpt: None,
             notice_channel: Some(3),
@@ -231,16 +273,53 @@ mod tests {
     }
 
     #[test]
-    fn notice_names_guild_case_reason_and_appeal() {
-        let text = member_notice(&req(CaseAction::Timeout, true), "Chess Club", Some(12));
-        assert!(text.contains("timed out for 1h"), "{text}");
+    fn notice_says_what_and_why_in_words_without_scores() {
+        let style = NoticeStyle::default();
+        let text = member_notice(
+            &req(CaseAction::Timeout, true),
+            "Chess Club",
+            &style,
+            Some(12),
+            Some(1_800_000_000),
+        );
         assert!(
-            text.contains("Chess Club") && text.contains("#12"),
+            text.starts_with(
+                "Your message in <#3> was removed because it was flagged as an insult.\n"
+            ),
             "{text}"
         );
         assert!(
-            text.contains("insult 0.93") && text.contains("Appeal"),
+            text.contains("timed out in **Chess Club** for 1 hour because you were already warned or sanctioned once in the last 7 days and the message was abusive"),
             "{text}"
         );
+        assert!(
+            text.contains("<t:1800000000:R>")
+                && text.contains("Case #12")
+                && text.contains("**Appeal**"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("0.8") && !text.contains("0.93") && !text.contains("score"),
+            "{text}"
+        );
+
+        // Kept, warned, in Spanish.
+        let style = NoticeStyle {
+            locale: Locale::Es,
+            ..NoticeStyle::default()
+        };
+        let text = member_notice(&req(CaseAction::Warn, false), "Club", &style, Some(3), None);
+        assert!(
+            text.starts_with(
+                "Tu mensaje en <#3> se marcó como un insulto.\nRecibiste una advertencia"
+            ),
+            "{text}"
+        );
+
+        // The server's own template wins.
+        let mut style = NoticeStyle::default();
+        style.overrides.warn = Some("{guild}: warned ({label}), case {case}".into());
+        let text = member_notice(&req(CaseAction::Warn, false), "Club", &style, Some(3), None);
+        assert_eq!(text, "Club: warned (an insult), case 3");
     }
 }

@@ -220,7 +220,7 @@ impl Evaluation {
     pub fn to_table(&self) -> String {
         let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into());
         let mut s = format!(
-            "model {}  score {}\nrows {}  positives {}  skipped {}\nROC-AUC {}  average precision {}\n\n{:<18} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+            "model {}  score {}\nrows {}  positives {}  skipped {}\nROC-AUC {}  average precision {}\n\n{:<21} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
             self.model,
             self.score,
             self.rows,
@@ -237,8 +237,13 @@ impl Evaluation {
         );
         for (name, m) in &self.thresholds {
             s.push_str(&format!(
-                "{:<18} {:>9.2} {:>9.4} {:>9.4} {:>9.4} {:>9}\n",
-                name, m.threshold, m.precision, m.recall, m.f1, m.predicted_positive
+                "{:<21} {:>9} {:>9.4} {:>9.4} {:>9.4} {:>9}\n",
+                name,
+                threshold_value(m.threshold),
+                m.precision,
+                m.recall,
+                m.f1,
+                m.predicted_positive
             ));
         }
         if let (Some(secs), Some(rate)) = (self.classify_seconds, self.messages_per_second) {
@@ -251,10 +256,26 @@ impl Evaluation {
     }
 }
 
+/// A threshold with two decimals, or three when the third is not zero (0.50, 0.985).
+fn threshold_value(t: f64) -> String {
+    let three = format!("{t:.3}");
+    match three.strip_suffix('0') {
+        Some(two) => two.to_string(),
+        None => three,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn thresholds_print_with_the_decimals_they_have() {
+        assert_eq!(threshold_value(0.5), "0.50");
+        assert_eq!(threshold_value(0.985), "0.985");
+        assert_eq!(threshold_value(0.97), "0.97");
+    }
 
     #[test]
     fn joins_labels_and_skips_unscored_rows() {

@@ -3,7 +3,7 @@
 //! once; the work runs on the service's tracked tasks.
 
 use crate::commands;
-use crate::moderation::Moderation;
+use crate::moderation::{GuildInfo, Moderation};
 use crate::pipeline::{JoinEvent, MessageEvent};
 use chrono::{DateTime, Timelike, Utc};
 use serenity::all::{
@@ -153,7 +153,11 @@ impl EventHandler for Handler {
         };
         service.clone().spawn_tracked(async move {
             let id = guild.id.get();
-            if let Err(e) = service.load_guild(id, Some(guild.name.clone())).await {
+            let info = GuildInfo {
+                name: guild.name.clone(),
+                preferred_locale: guild.preferred_locale.clone(),
+            };
+            if let Err(e) = service.load_guild(id, Some(info)).await {
                 tracing::error!(guild = id, error = %e, "guild settings not loaded; using the global configuration");
             }
             if let Err(e) = commands::install(&ctx.http, guild.id).await {

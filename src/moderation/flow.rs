@@ -139,7 +139,7 @@ impl Moderation {
             timeout: d.timeout_secs.map(Duration::from_secs),
             delete: d.delete_message.then_some((ev.channel_id, ev.message_id)),
             message_id: Some(ev.message_id),
-            member_reason: d.member_reason.clone(),
+            summary: d.summary.clone(),
             moderator_reason: if outcome.standing_unavailable {
                 format!(
                     "{} (member history unavailable while Postgres is down: judged without it)",
@@ -148,6 +148,13 @@ impl Moderation {
             } else {
                 d.moderator_reason.clone()
             },
+            label: Some(
+                self.pipeline
+                    .policy_for(ev.guild_id)
+                    .behaviour
+                    .notice_label(outcome.scores.iter()),
+            ),
+            grounds: d.grounds.clone(),
             scores: serde_json::to_value(&outcome.scores).unwrap_or_default(),
             excerpt: store_content.then(|| ev.content.clone()),
             notice_channel: Some(ev.channel_id),

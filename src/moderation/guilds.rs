@@ -11,7 +11,7 @@ use super::{Moderation, ServiceError};
 use crate::config::Config;
 use crate::decision::Policy;
 use crate::domain::{setting_keys, GuildSettings};
-use crate::enforcement::GuildTarget;
+use crate::enforcement::{GuildTarget, NoticeStyle};
 use crate::pipeline::Pipeline;
 use crate::storage::StorageError;
 use std::collections::HashMap;
@@ -19,11 +19,23 @@ use std::sync::RwLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// What Discord says about a guild when it becomes available (GUILD_CREATE).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuildInfo {
+    /// Name.
+    pub name: String,
+    /// The server's `preferred_locale` (`en-US`, `pt-BR`, ...): the language of member notices
+    /// unless the server sets `notices.locale`.
+    pub preferred_locale: String,
+}
+
 /// What the service knows about one guild.
 #[derive(Debug, Clone, Default)]
 pub struct GuildView {
     /// Name (for member notices).
     pub name: String,
+    /// Discord's `preferred_locale` for it (empty: not known; notices then read English).
+    pub preferred_locale: String,
     /// Stored overrides.
     pub settings: GuildSettings,
     /// Their version in Postgres (0: never stored).
@@ -68,6 +80,7 @@ impl Guilds {
     /// Where the executor posts for this guild.
     pub(super) fn target(&self, guild_id: u64) -> GuildTarget {
         let g = self.get(guild_id);
+        let notices = notice_style(&g);
         GuildTarget {
             name: if g.name.is_empty() {
                 format!("server {guild_id}")
@@ -75,6 +88,7 @@ impl Guilds {
                 g.name
             },
             mod_log: g.settings.mod_log_channel,
+            notices,
         }
     }
 
@@ -85,14 +99,15 @@ impl Guilds {
         pipeline: &Pipeline,
         config: &Config,
         guild_id: u64,
-        name: Option<String>,
+        info: Option<GuildInfo>,
         settings: GuildSettings,
         version: i64,
     ) -> GuildView {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         let entry = map.entry(guild_id).or_default();
-        if let Some(n) = name {
-            entry.name = n;
+        if let Some(info) = info {
+            entry.name = info.name;
+            entry.preferred_locale = info.preferred_locale;
         }
         if version >= entry.version {
             apply_policy(pipeline, config, guild_id, &settings);
@@ -107,6 +122,15 @@ impl Guilds {
         for (id, view) in self.read().iter() {
             apply_policy(pipeline, config, *id, &view.settings);
         }
+    }
+}
+
+/// How a guild's member notices read: its override or its `preferred_locale`, and its templates.
+fn notice_style(g: &GuildView) -> NoticeStyle {
+    let overrides = g.settings.notices.clone().unwrap_or_default();
+    NoticeStyle {
+        locale: overrides.locale_for(&g.preferred_locale),
+        overrides,
     }
 }
 
@@ -144,18 +168,19 @@ impl Moderation {
         self.guilds.target(guild_id)
     }
 
-    /// Loads a guild's settings from Postgres and installs its policy (GUILD_CREATE).
+    /// Loads a guild's settings from Postgres and installs its policy; on GUILD_CREATE with
+    /// what Discord says about it (`info`), otherwise keeping what is known.
     pub async fn load_guild(
         &self,
         guild_id: u64,
-        name: Option<String>,
+        info: Option<GuildInfo>,
     ) -> Result<GuildView, ServiceError> {
         let (settings, version) = self.storage.guild_settings(guild_id).await?;
         Ok(self.guilds.install(
             &self.pipeline,
             &self.cfg(),
             guild_id,
-            name,
+            info,
             settings,
             version,
         ))

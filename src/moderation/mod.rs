@@ -23,7 +23,7 @@ mod status;
 pub use access::Access;
 pub use appeals::{AppealForm, AppealReview, FiledAppeal};
 pub use cases::Reversed;
-pub use guilds::{GuildView, SettingChange};
+pub use guilds::{GuildInfo, GuildView, SettingChange};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
 
 use crate::classifier::Classifier;

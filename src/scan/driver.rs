@@ -5,7 +5,7 @@
 use super::{read_export, to_event, IncidentLog, InputError, LabelScores, Row, Summary};
 use crate::classifier::{Classifier, ClassifierError};
 use crate::config::{Config, RedisConfig};
-use crate::decision::{Policy, PolicyError};
+use crate::decision::{Action, Policy, PolicyError};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::state::{MemoryState, RedisState, WindowStore};
 use crate::storage::{PgStandingStore, Storage};
@@ -121,6 +121,14 @@ pub fn scan_file(
 
     observer.started(messages.len());
     let mut summary = Summary::new(classifier.labels().to_vec(), opts.flag_at, opts.top);
+    let t = &config.thresholds;
+    summary.split_by(
+        config.enforcement.delete_at,
+        format!(
+            "warn {:.2} / timeout {:.2} / kick {:.2} / ban {:.2}",
+            t.warn, t.timeout, t.kick, t.ban
+        ),
+    );
     summary.malformed = export.malformed;
     let abandon = |observer: &mut dyn ScanObserver, e: ScanError| {
         observer.abandoned();
@@ -137,6 +145,8 @@ pub fn scan_file(
             if msg.author_is_bot {
                 row.action = Some("none".into());
                 row.reason = Some("bots are not moderated".into());
+                row.sanction = Some("none".into());
+                row.delete = Some(false);
             } else {
                 let outcome = runtime
                     .block_on(pipeline.score_message(to_event(msg), s))
@@ -150,9 +160,16 @@ pub fn scan_file(
                         )
                     })?;
                 incidents.apply(&outcome.incidents);
-                row.action = Some(outcome.decision.action.as_str().to_string());
-                row.reason = Some(outcome.decision.moderator_reason);
+                let d = &outcome.decision;
+                row.action = Some(d.action.as_str().to_string());
+                row.sanction = Some(match d.action {
+                    Action::Delete => Action::None.as_str().to_string(),
+                    a => a.as_str().to_string(),
+                });
+                row.delete = Some(d.delete_message);
+                row.severity = Some((outcome.behaviour.severity * 1e6).round() / 1e6);
                 row.behaviour = Some((outcome.behaviour.score * 1e4).round() / 1e4);
+                row.reason = Some(outcome.decision.moderator_reason);
             }
             summary.add(msg, &row);
             observer.row(&row).map_err(ScanError::Output)?;

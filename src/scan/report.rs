@@ -54,12 +54,21 @@ pub struct Row {
     /// Decided action (`none`, `warn`, `delete`, `timeout`, `kick`, `ban`), when decisions were made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    /// Why, with the scores.
+    /// Why, with the scores: the sanction by behaviour, the deletion by content.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Behaviour score in [0, 1], when decisions were made.
+    /// Behaviour score in [0, 1], when decisions were made; the sanction comes from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behaviour: Option<f64>,
+    /// The sanction by behaviour (`none`, `warn`, `timeout`, `kick`, `ban`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sanction: Option<String>,
+    /// The message's severity (weighted label maximum); deletion comes from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<f64>,
+    /// The message is deleted (its severity reached `enforcement.delete_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<bool>,
 }
 
 impl Row {
@@ -77,8 +86,33 @@ impl Row {
             action: None,
             reason: None,
             behaviour: None,
+            sanction: None,
+            severity: None,
+            delete: None,
         }
     }
+}
+
+/// How many messages a scan deleted and sanctioned, and by what rule.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Split {
+    /// `enforcement.delete_at`, compared with each message's severity.
+    pub delete_at: f64,
+    /// The behaviour thresholds, as "warn 0.60 / timeout 0.75 / kick 0.92 / ban 0.97".
+    pub thresholds: String,
+    /// Messages deleted for what they say.
+    pub deleted: u64,
+    /// Messages per sanction, with how many of them were also deleted.
+    pub sanctions: BTreeMap<String, SanctionCount>,
+}
+
+/// Messages of one sanction.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct SanctionCount {
+    /// Messages with this sanction.
+    pub messages: u64,
+    /// Of these, deleted for their content.
+    pub deleted: u64,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -102,6 +136,7 @@ pub struct Summary {
     authors: HashMap<String, AuthorStats>,
     top: Vec<(f64, String, String, String)>,
     actions: BTreeMap<String, u64>,
+    split: Option<Split>,
     /// Incidents, as JSON objects (filled in by the decision stage).
     pub incidents: Vec<serde_json::Value>,
     /// Messages that could not be read.
@@ -121,6 +156,7 @@ impl Summary {
             authors: HashMap::new(),
             top: Vec::new(),
             actions: BTreeMap::new(),
+            split: None,
             incidents: Vec::new(),
             malformed: Vec::new(),
         }
@@ -154,6 +190,15 @@ impl Summary {
                 a.actions += 1;
             }
         }
+        if let (Some(split), Some(sanction)) = (self.split.as_mut(), &row.sanction) {
+            let deleted = row.delete == Some(true);
+            let c = split.sanctions.entry(sanction.clone()).or_default();
+            c.messages += 1;
+            if deleted {
+                c.deleted += 1;
+                split.deleted += 1;
+            }
+        }
         if self.top_n > 0 {
             self.top.push((
                 row.max_score,
@@ -176,6 +221,21 @@ impl Summary {
     /// Counts of each decided action.
     pub fn actions(&self) -> &BTreeMap<String, u64> {
         &self.actions
+    }
+
+    /// Counts deletions (by content, against `delete_at`) and sanctions (by behaviour, against
+    /// `thresholds`) from now on.
+    pub fn split_by(&mut self, delete_at: f64, thresholds: String) {
+        self.split = Some(Split {
+            delete_at,
+            thresholds,
+            ..Split::default()
+        });
+    }
+
+    /// Deletions and sanctions, when decisions were made.
+    pub fn split(&self) -> Option<&Split> {
+        self.split.as_ref()
     }
 
     /// Prints the human-readable report.
@@ -206,7 +266,26 @@ impl Summary {
         for (label, n) in self.labels.iter().zip(&self.flagged) {
             writeln!(out, "{label:<16} {n:>8} {:>6.1}%", pct(*n, self.total))?;
         }
-        if !self.actions.is_empty() {
+        if let Some(split) = &self.split {
+            writeln!(
+                out,
+                "\nDeleted for what they say (severity >= enforcement.delete_at {}): {} ({:.1}%)",
+                split.delete_at,
+                split.deleted,
+                pct(split.deleted, self.total)
+            )?;
+            writeln!(
+                out,
+                "Sanctioned for how the member behaves (behaviour score >= thresholds {}):",
+                split.thresholds
+            )?;
+            writeln!(out, "{:<16} {:>8} {:>8}", "sanction", "messages", "deleted")?;
+            for sanction in ["none", "warn", "timeout", "kick", "ban"] {
+                if let Some(c) = split.sanctions.get(sanction) {
+                    writeln!(out, "{sanction:<16} {:>8} {:>8}", c.messages, c.deleted)?;
+                }
+            }
+        } else if !self.actions.is_empty() {
             writeln!(out, "\n{:<16} {:>8}", "action", "messages")?;
             for action in ["none", "warn", "delete", "timeout", "kick", "ban"] {
                 if let Some(n) = self.actions.get(action) {

@@ -4,6 +4,7 @@ use crate::common::*;
 use usmca_bot::behaviour::{score, BehaviourScore, MemberStanding};
 use usmca_bot::config::{DurationSpec, MAX_TIMEOUT};
 use usmca_bot::decision::{decide, Action, Decision, DecisionInput, Policy};
+use usmca_bot::domain::Ground;
 
 struct Case<'a> {
     roles: &'a [u64],
@@ -48,26 +49,29 @@ fn decide_at(
     )
 }
 
-/// A score pinned to `v` (decision logic only).
+/// A severe message (severity 1.0, above the default `delete_at`) with its behaviour score
+/// pinned to `v` (decision logic only).
 fn pinned(p: &Policy, v: f64) -> BehaviourScore {
-    let mut b = behaviour(p, 1.0, &MemberStanding::default(), T0);
+    pinned_at(p, v, 1.0)
+}
+
+/// A behaviour score pinned to `v` for a message of severity `severity`.
+fn pinned_at(p: &Policy, v: f64, severity: f64) -> BehaviourScore {
+    let mut b = behaviour(p, severity, &MemberStanding::default(), T0);
     b.score = v;
     b
 }
 
 #[test]
-fn thresholds_map_to_levels_and_delete_is_independent() {
+fn thresholds_map_to_levels() {
     let p = policy(&default_config());
     let st = MemberStanding::default();
     let d = decide_at(&p, &pinned(&p, 0.5), &st, &PLAIN, T0);
-    assert_eq!((d.action, d.delete_message), (Action::None, false));
+    assert_eq!(d.action.rank(), 0);
     let d = decide_at(&p, &pinned(&p, 0.65), &st, &PLAIN, T0);
-    assert_eq!((d.action, d.delete_message), (Action::Warn, false));
+    assert_eq!(d.action, Action::Warn);
     let d = decide_at(&p, &pinned(&p, 0.8), &st, &PLAIN, T0);
-    assert_eq!(
-        (d.action, d.delete_message, d.timeout_secs),
-        (Action::Timeout, true, Some(600))
-    );
+    assert_eq!((d.action, d.timeout_secs), (Action::Timeout, Some(600)));
     assert_eq!(
         decide_at(&p, &pinned(&p, 0.93), &st, &PLAIN, T0).action,
         Action::Kick
@@ -76,18 +80,73 @@ fn thresholds_map_to_levels_and_delete_is_independent() {
         decide_at(&p, &pinned(&p, 0.99), &st, &PLAIN, T0).action,
         Action::Ban
     );
+}
 
-    // delete_at below warn: a message can be deleted without punishing anyone.
-    let mut c = default_config();
-    c.enforcement.delete_at = 0.4;
-    let p = policy(&c);
-    let d = decide_at(&p, &pinned(&p, 0.5), &st, &PLAIN, T0);
+#[test]
+fn deletion_follows_the_content_and_the_sanction_the_behaviour() {
+    let p = policy(&default_config());
+    assert!(
+        (p.delete_at - 0.985).abs() < 1e-12,
+        "the measured default (docs/scoring.md)"
+    );
+    let st = MemberStanding::default();
+    // Every behaviour level, with a message above and below delete_at: deletion follows the
+    // severity alone, the sanction the score alone.
+    for (score, sanction) in [
+        (0.3, Action::None),
+        (0.65, Action::Warn),
+        (0.8, Action::Timeout),
+        (0.93, Action::Kick),
+        (0.99, Action::Ban),
+    ] {
+        for severity in [0.5, 0.9849, 0.985, 0.999, 1.3] {
+            let d = decide_at(&p, &pinned_at(&p, score, severity), &st, &PLAIN, T0);
+            let delete = severity >= 0.985;
+            let action = match sanction {
+                Action::None if delete => Action::Delete,
+                a => a,
+            };
+            assert_eq!(
+                (d.action, d.delete_message),
+                (action, delete),
+                "score {score} severity {severity}: {}",
+                d.moderator_reason
+            );
+            let verdict = if delete {
+                "message deleted"
+            } else {
+                "message kept"
+            };
+            assert!(
+                d.moderator_reason.contains(verdict),
+                "{}",
+                d.moderator_reason
+            );
+        }
+    }
+    // A severe message with no sanction due is deleted alone: action `delete`.
+    let d = decide_at(&p, &pinned_at(&p, 0.5, 0.99), &st, &PLAIN, T0);
     assert_eq!((d.action, d.delete_message), (Action::Delete, true));
     assert_eq!(
         serde_json::to_string(&d.action).ok().as_deref(),
         Some("\"delete\"")
     );
     assert!(d.executable());
+    // A repeat offender's mild message climbs the ladder and stays up.
+    let warned = standing(0, &[(T0 - HOUR, 1.0, false)]);
+    let d = decide_at(&p, &pinned_at(&p, 0.65, 0.85), &warned, &PLAIN, T0);
+    assert_eq!(
+        (d.action, d.delete_message, d.timeout_secs),
+        (Action::Timeout, false, Some(600)),
+        "{}",
+        d.moderator_reason
+    );
+    // A lower delete_at deletes more, whoever wrote it.
+    let mut c = default_config();
+    c.enforcement.delete_at = 0.4;
+    let p = policy(&c);
+    let d = decide_at(&p, &pinned_at(&p, 0.2, 0.5), &st, &PLAIN, T0);
+    assert_eq!((d.action, d.delete_message), (Action::Delete, true));
 }
 
 #[test]
@@ -214,11 +273,12 @@ fn cooldown_stops_stacking_but_still_deletes() {
 fn edits_escalate_but_never_double_punish() {
     let p = policy(&default_config());
     let mut st = MemberStanding::default();
-    let warn = decide_at(&p, &pinned(&p, 0.65), &st, &PLAIN, T0);
-    assert_eq!(warn.action, Action::Warn);
+    // A mild message: warned, kept.
+    let warn = decide_at(&p, &pinned_at(&p, 0.65, 0.9), &st, &PLAIN, T0);
+    assert_eq!((warn.action, warn.delete_message), (Action::Warn, false));
     warn.apply_to(&mut st, 9, T0, &p);
     // Same message re-scored at the same level after the cooldown: nothing more.
-    let again = decide_at(&p, &pinned(&p, 0.65), &st, &PLAIN, T0 + 10 * MIN);
+    let again = decide_at(&p, &pinned_at(&p, 0.65, 0.9), &st, &PLAIN, T0 + 10 * MIN);
     assert_eq!(again.action, Action::None);
     assert!(
         again
@@ -248,11 +308,11 @@ fn reasons_carry_the_scores() {
     let st = standing(10, &[(T0 - HOUR, 1.0, false)]);
     let b = behaviour(&p, 0.97, &st, T0);
     let d = decide_at(&p, &b, &st, &PLAIN, T0);
-    assert!(!d.member_reason.contains('\n'));
+    assert!(!d.summary.contains('\n'));
     assert!(
-        d.member_reason.contains(&format!("{:.2}", b.score)),
+        d.summary.contains(&format!("{:.2}", b.score)),
         "{}",
-        d.member_reason
+        d.summary
     );
     assert!(
         d.moderator_reason.contains("strikes"),
@@ -264,6 +324,41 @@ fn reasons_carry_the_scores() {
         "{}",
         d.moderator_reason
     );
+}
+
+#[test]
+fn grounds_say_why_in_words_the_member_can_be_told() {
+    let p = policy(&default_config());
+    // A repeat offence leads: warned an hour ago, then a warn-level message.
+    let warned = standing(0, &[(T0 - HOUR, 1.0, false)]);
+    let b = behaviour(&p, 0.95, &warned, T0);
+    let d = decide_at(&p, &b, &warned, &PLAIN, T0);
+    assert_eq!(d.action, Action::Timeout, "{}", d.moderator_reason);
+    assert_eq!(
+        d.grounds,
+        vec![
+            Ground::EarlierSanctions {
+                count: 1,
+                window_secs: 7 * 24 * 3600
+            },
+            Ground::Content
+        ]
+    );
+    // A first offence from a new account that just joined: the content, then who wrote it.
+    let mut f = facts(0.99, T0);
+    f.account_created_ms = T0 - HOUR;
+    f.joined_ms = Some(T0 - 10 * MIN);
+    let st = MemberStanding::default();
+    let b = score(&p.behaviour, &f, &st);
+    let d = decide_at(&p, &b, &st, &PLAIN, T0);
+    assert_eq!(d.action, Action::Warn, "{}", d.moderator_reason);
+    assert_eq!(
+        d.grounds,
+        vec![Ground::Content, Ground::NewAccount, Ground::NewMember]
+    );
+    // No sanction, no grounds (a deletion alone is not a sanction).
+    let d = decide_at(&p, &pinned_at(&p, 0.3, 0.99), &st, &PLAIN, T0);
+    assert_eq!((d.action, d.grounds.len()), (Action::Delete, 0));
 }
 
 #[test]
@@ -285,8 +380,44 @@ fn worked_example_in_docs_holds() {
     let b = behaviour(&p, severity, &st, T0);
     assert!((b.score - 0.6893).abs() < 5e-4, "{}", b.breakdown());
     let d = decide_at(&p, &b, &st, &PLAIN, T0);
+    // Timed out as a repeat offence, and deleted for what it says (0.997 >= delete_at 0.985).
     assert_eq!(
         (d.level, d.action, d.timeout_secs, d.delete_message),
-        (Action::Warn, Action::Timeout, Some(600), false)
+        (Action::Warn, Action::Timeout, Some(600), true)
+    );
+
+    // The same message from a member with no infractions and three clean messages: 0.675, a
+    // warning, and deleted all the same.
+    let first = standing(3, &[]);
+    let b = behaviour(&p, severity, &first, T0);
+    assert!((b.score - 0.675).abs() < 5e-4, "{}", b.breakdown());
+    let d = decide_at(&p, &b, &first, &PLAIN, T0);
+    assert_eq!(
+        (d.action, d.delete_message),
+        (Action::Warn, true),
+        "{}",
+        d.moderator_reason
+    );
+
+    // A borderline message ("what a stupid idea": toxic 0.921, below delete_at) from that
+    // member: a warning, and the message stays.
+    let b = behaviour(&p, 0.921, &first, T0);
+    assert!((b.score - 0.624).abs() < 5e-4, "{}", b.breakdown());
+    let d = decide_at(&p, &b, &first, &PLAIN, T0);
+    assert_eq!(
+        (d.action, d.delete_message),
+        (Action::Warn, false),
+        "{}",
+        d.moderator_reason
+    );
+    // From the member warned yesterday: still kept, and a timeout as a repeat offence.
+    let b = behaviour(&p, 0.921, &st, T0);
+    assert!((b.score - 0.639).abs() < 5e-4, "{}", b.breakdown());
+    let d = decide_at(&p, &b, &st, &PLAIN, T0);
+    assert_eq!(
+        (d.action, d.timeout_secs, d.delete_message),
+        (Action::Timeout, Some(600), false),
+        "{}",
+        d.moderator_reason
     );
 }

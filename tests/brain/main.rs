@@ -8,6 +8,7 @@ mod redis_support;
 mod brigade;
 mod common;
 mod decision;
+mod notices;
 mod persistence;
 mod properties;
 mod scenarios;

@@ -99,6 +99,24 @@ proptest! {
     }
 
     #[test]
+    fn deletion_follows_the_message_not_the_member(
+        st in arb_standing(),
+        sev in 0.0f64..1.4,
+        new in any::<bool>(),
+    ) {
+        let policy = policy(&default_config());
+        // Not an edit of a message already handled (idempotency has its own examples).
+        let mut st = st;
+        st.message_records.clear();
+        let d = run(&policy, &st, sev, new);
+        prop_assert_eq!(
+            d.delete_message,
+            sev >= policy.delete_at,
+            "severity {} with standing {:?}: {}", sev, st, d.moderator_reason
+        );
+    }
+
+    #[test]
     fn more_strikes_never_milder(
         st in arb_standing(),
         extra in prop::collection::vec((0i64..30 * DAY, 0.5f64..5.0, any::<bool>()), 1..4),

@@ -134,7 +134,8 @@ fn trace(o: &Outcome) -> String {
 }
 
 #[tokio::test]
-async fn veteran_insult_is_at_most_a_warning_then_escalation_times_out_longer() -> TestResult {
+async fn veteran_insult_is_deleted_and_at_most_a_warning_then_escalation_times_out_longer(
+) -> TestResult {
     let t = tweets()?;
     let p = pipeline(false);
     let m = Member::veteran(1);
@@ -153,7 +154,18 @@ async fn veteran_insult_is_at_most_a_warning_then_escalation_times_out_longer() 
         "{}",
         trace(&first)
     );
-    assert!(!first.decision.delete_message, "{}", trace(&first));
+    // The clean record softens the sanction; it never keeps an abusive message up.
+    assert_eq!(
+        first.decision.delete_message,
+        first.behaviour.severity >= p.policy().delete_at,
+        "{}",
+        trace(&first)
+    );
+    assert!(
+        first.behaviour.severity >= p.policy().delete_at,
+        "the fixture's insult is above delete_at: {}",
+        trace(&first)
+    );
     assert!(
         first
             .behaviour

@@ -137,3 +137,66 @@ fn a_missing_runtime_library_names_the_fix() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn shows_deletion_by_content_and_sanction_by_behaviour() {
+    let run = |env: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_usmca-bot"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("USMCA_CONFIG")
+            .env_remove("USMCA_ENFORCEMENT__DELETE_AT")
+            .envs(env.iter().copied())
+            .args([
+                "classify",
+                "--json",
+                "you are a worthless idiot",
+                "what a stupid idea",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("spawn usmca-bot: {e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+    };
+    let lines = run(&[]);
+    let (insult, rude) = (&lines[0], &lines[1]);
+    // What it says: the insult is deleted whoever writes it, the rude remark stays.
+    assert_eq!(insult["delete"], true, "{insult}");
+    assert_eq!(rude["delete"], false, "{rude}");
+    assert!(
+        insult["severity"].as_f64().unwrap_or(0.0) >= 0.985,
+        "{insult}"
+    );
+    // How the member behaves: a first offence is a warning (or nothing), a repeat offence a
+    // timeout — for the kept message too.
+    assert_eq!(insult["first_offence"]["sanction"], "warn", "{insult}");
+    assert_eq!(
+        insult["repeat_offence"]["sanction"], "timeout 10m",
+        "{insult}"
+    );
+    assert_eq!(rude["first_offence"]["sanction"], "none", "{rude}");
+    assert_eq!(rude["repeat_offence"]["sanction"], "timeout 10m", "{rude}");
+    assert!(
+        rude["repeat_offence"]["behaviour"].as_f64().unwrap_or(0.0)
+            > rude["first_offence"]["behaviour"].as_f64().unwrap_or(1.0),
+        "{rude}"
+    );
+    // Trying a lower delete_at: the rude remark would be deleted too; the sanctions stay.
+    let lower = run(&[("USMCA_ENFORCEMENT__DELETE_AT", "0.9")]);
+    assert_eq!(lower[1]["delete"], true, "{}", lower[1]);
+    assert_eq!(lower[1]["repeat_offence"], rude["repeat_offence"]);
+
+    // The text form says the same.
+    let out = classify(&["what a stupid idea"], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\tkeep (severity 0.92")
+            && stdout.contains(
+                "< delete_at 0.985)\tfirst offence: none · repeat offence: timeout 10m\t"
+            ),
+        "{stdout}"
+    );
+}

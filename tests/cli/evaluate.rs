@@ -93,3 +93,62 @@ fn unknown_column_or_label_says_what_exists() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("identity_hate"), "{}", stderr(&out));
 }
+
+#[test]
+fn severity_weighs_labels_and_reports_delete_at_and_extra_thresholds() {
+    let f = dataset();
+    let path = f.path().to_string_lossy().into_owned();
+    let run = |score: &str| {
+        let out = usmca(
+            &[
+                "evaluate",
+                "--dataset",
+                &path,
+                "--text-column",
+                "text",
+                "--label-column",
+                "label",
+                "--skip",
+                "-1",
+                "--score",
+                score,
+                "--at",
+                "1.2",
+                "--json",
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+        v
+    };
+    let at = |v: &serde_json::Value, name: &str| -> Option<serde_json::Value> {
+        v["thresholds"]
+            .as_array()?
+            .iter()
+            .find(|t| t[0] == name)
+            .map(|t| t[1].clone())
+    };
+    let severity = run("severity");
+    assert_eq!(severity["score"], "severity");
+    // Only the threat reaches 1.2: threat weighs 1.4 (behaviour.label_weights).
+    let extra = at(&severity, "--at").unwrap_or_default();
+    assert_eq!(extra["threshold"], 1.2, "{severity}");
+    assert_eq!(extra["predicted_positive"], 1, "{severity}");
+    assert_eq!(extra["precision"], 1.0, "{severity}");
+    let delete = at(&severity, "enforcement.delete_at").unwrap_or_default();
+    assert!(
+        delete["threshold"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0 && t <= 1.0),
+        "{severity}"
+    );
+    // The raw maximum never reaches 1.2, and delete_at is only reported for severity.
+    let max = run("max");
+    assert_eq!(
+        at(&max, "--at").map(|m| m["predicted_positive"].clone()),
+        Some(0.into())
+    );
+    assert!(at(&max, "enforcement.delete_at").is_none(), "{max}");
+}

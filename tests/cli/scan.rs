@@ -228,3 +228,96 @@ fn a_50000_message_export_completes() {
     );
     eprintln!("scanned {N} messages in {elapsed:?}: {actions:?}");
 }
+
+#[test]
+fn rows_split_deletion_by_content_from_sanction_by_behaviour() {
+    let out = usmca(
+        &["scan", SAMPLE, "--format", "jsonl", "--state", "memory"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let (mut deleted_unsanctioned, mut sanctioned_kept) = (0, 0);
+    for row in &rows {
+        let delete = row["delete"].as_bool().unwrap_or_else(|| panic!("{row}"));
+        let severity = row["severity"].as_f64().unwrap_or_else(|| panic!("{row}"));
+        let sanction = row["sanction"].as_str().unwrap_or_else(|| panic!("{row}"));
+        // Deletion follows the message's severity alone (delete_at 0.985 by default).
+        assert_eq!(delete, severity >= 0.985, "{row}");
+        let action = row["action"].as_str().unwrap_or_default();
+        let expected = match action {
+            "delete" => "none",
+            "timeout" => "timeout",
+            a => a,
+        };
+        assert!(
+            sanction.starts_with(expected),
+            "{sanction} for {action}: {row}"
+        );
+        let reason = row["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains(if delete {
+                "message deleted by content"
+            } else {
+                "message kept by content"
+            }),
+            "{row}"
+        );
+        if delete && sanction == "none" {
+            deleted_unsanctioned += 1;
+        }
+        if !delete && sanction != "none" {
+            sanctioned_kept += 1;
+        }
+    }
+    // The sample has both: abuse from members whose standing calls for no sanction is removed,
+    // and repeat offenders' milder messages stay up while the ladder climbs.
+    assert!(
+        deleted_unsanctioned > 0 && sanctioned_kept > 0,
+        "{deleted_unsanctioned} / {sanctioned_kept}"
+    );
+
+    let table = usmca(&["scan", SAMPLE, "--state", "memory"], &[]);
+    let text = stdout(&table);
+    assert!(
+        text.contains("Deleted for what they say (severity >= enforcement.delete_at 0.985)")
+            && text.contains(
+                "Sanctioned for how the member behaves (behaviour score >= thresholds warn 0.60"
+            ),
+        "{text}"
+    );
+    // A server trying a lower delete_at sees more deleted, and the same sanctions.
+    let lower = usmca(
+        &["scan", SAMPLE, "--state", "memory"],
+        &[("USMCA_ENFORCEMENT__DELETE_AT", "0.9")],
+    );
+    let lower = stdout(&lower);
+    let count = |t: &str, prefix: &str| -> u64 {
+        t.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split("): ").nth(1))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{t}"))
+    };
+    let prefix = "Deleted for what they say";
+    assert!(
+        count(&lower, prefix) > count(&text, prefix),
+        "{lower}\n{text}"
+    );
+    // The sanction table: (sanction, messages) per row.
+    let sanctions = |t: &str| -> Vec<String> {
+        let table = t.split("\nsanction ").nth(1).unwrap_or_default();
+        table
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert!(sanctions(&text).len() >= 2, "{text}");
+    assert_eq!(sanctions(&lower), sanctions(&text));
+}

@@ -67,6 +67,36 @@ async fn config_set_validates_applies_and_audits() {
         text.contains("Not changed") && text.contains("thresholds.warn"),
         "{text}"
     );
+    // A notice template with a variable that does not exist: refused, naming the valid ones.
+    let r = slash(
+        &d,
+        &admin(),
+        ADMINISTRATOR,
+        set("notices.warn", "warned, score {score}"),
+    )
+    .await;
+    let text = callback_data(&r)["content"].to_string();
+    assert!(
+        text.contains("Not changed") && text.contains("{score}") && text.contains("{why}"),
+        "{text}"
+    );
+    // The notices' language: accepted, and shown by /mod config show.
+    let r = slash(&d, &admin(), ADMINISTRATOR, set("notices.locale", "pt-BR")).await;
+    let text = callback_data(&r)["content"].to_string();
+    assert!(text.contains("Set `notices.locale`"), "{text}");
+    let r = slash(
+        &d,
+        &admin(),
+        ADMINISTRATOR,
+        json!([{"name": "config", "type": 2, "options": [{"name": "show", "type": 1, "options": []}]}]),
+    )
+    .await;
+    let text = callback_data(&r)["content"].to_string();
+    assert!(
+        text.contains("notices: language pt (set with notices.locale)")
+            && text.contains("delete_at 0.985"),
+        "{text}"
+    );
     // Moderators may not change settings.
     let moderator = admin().with_roles(&[MOD_ROLE]);
     let r = slash(&d, &moderator, MANAGE_MESSAGES, set("dry_run", "on")).await;
@@ -102,8 +132,8 @@ async fn config_set_validates_applies_and_audits() {
     .await
     .expect("audit count");
     assert_eq!(
-        audited, 1,
-        "the change is in the audit trail with who made it"
+        audited, 2,
+        "the changes (notices.locale, dry-run) are in the audit trail with who made them"
     );
 }
 

@@ -11,6 +11,207 @@ fn newcomer(seq: u64) -> Author {
     Author::new(account_aged(Duration::from_secs(3 * 3600), seq), "newcomer")
 }
 
+/// A member with a years-old account and no history in the server.
+fn first_timer(seq: u64) -> Author {
+    Author::new(
+        account_aged(Duration::from_secs(400 * 86_400), seq),
+        "first-timer",
+    )
+}
+
+/// A first offence the model is sure of: toxic 0.99, an insult.
+const WORTHLESS: &str = "you are a worthless idiot";
+/// Rude but borderline: toxic 0.92, severity below `enforcement.delete_at`.
+const BORDERLINE: &str = "what a stupid idea";
+
+/// Member notices say what happened in words: no probability, no score.
+fn assert_no_score(text: &str) {
+    let c: Vec<char> = text.chars().collect();
+    let decimal = c
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit());
+    assert!(
+        !decimal && !text.to_lowercase().contains("score"),
+        "a score in the member's notice: {text}"
+    );
+}
+
+/// The notice DMed (or posted) to the member that contains `needle`.
+async fn notice(d: &Daemon, needle: &str) -> String {
+    let r = d
+        .request("POST", "/channels/*/messages", |r| {
+            body(r)["content"]
+                .as_str()
+                .is_some_and(|c| c.contains(needle))
+        })
+        .await;
+    assert!(
+        body(&r)["components"].to_string().contains("appeal:"),
+        "the notice carries the Appeal button: {}",
+        body(&r)
+    );
+    body(&r)["content"].as_str().unwrap_or_default().to_string()
+}
+
+/// Whether Discord was asked to delete message `id`.
+fn deleted(d: &Daemon, id: u64) -> bool {
+    !d.fake
+        .requests_to("DELETE", &format!("/channels/{GENERAL}/messages/{id}"))
+        .is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_offence_insult_is_deleted_and_warned_in_plain_words() {
+    let d = Daemon::start(Options::default()).await;
+    let author = first_timer(11);
+    let msg = d.say(GENERAL, &author, WORTHLESS);
+    // What it says removes it, although the member's standing only calls for a warning.
+    d.request(
+        "DELETE",
+        &format!("/channels/{GENERAL}/messages/{msg}"),
+        |_| true,
+    )
+    .await;
+    let text = notice(&d, "You have received a warning").await;
+    assert_eq!(
+        text,
+        format!(
+            "Your message in <#{GENERAL}> was removed because it was flagged as an insult.\n\
+             You have received a warning in **Test Server** because the message was abusive and \
+             you joined the server recently.\n\
+             Case #1. If you think this is a mistake, press **Appeal** below and tell the \
+             moderators why."
+        )
+    );
+    assert_no_score(&text);
+    let cases = d
+        .eventually("case applied", || async {
+            let c = d.cases().await;
+            (c.first().map(|c| c.3.as_str()) == Some("applied")).then_some(c)
+        })
+        .await;
+    assert_eq!((cases[0].1, cases[0].2.as_str()), (author.id, "warn"));
+    // No timeout; the scores and terms stay with the moderators.
+    assert!(d
+        .fake
+        .requests_to("PATCH", "/guilds/*/members/*")
+        .is_empty());
+    let post = d
+        .request("POST", &format!("/channels/{MOD_LOG}/messages"), |_| true)
+        .await;
+    let embed = body(&post)["embeds"][0].to_string();
+    assert!(
+        embed.contains("behaviour score")
+            && embed.contains("severity")
+            && embed.contains("delete_at"),
+        "{embed}"
+    );
+    let reason: String =
+        sqlx::query_scalar("SELECT reason FROM moderation_cases WHERE case_no = 1")
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("case reason");
+    assert!(reason.contains("message deleted by content"), "{reason}");
+    assert_eq!(d.decision_of(msg).await, "warn");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_offence_borderline_message_is_kept() {
+    let d = Daemon::start(Options::default()).await;
+    let author = first_timer(12);
+    let msg = d.say(GENERAL, &author, BORDERLINE);
+    // Warned for it (behaviour), but its content is below delete_at: it stays up.
+    let text = notice(&d, "You have received a warning").await;
+    assert!(
+        text.starts_with(&format!(
+            "Your message in <#{GENERAL}> was flagged as an insult.\n"
+        )),
+        "{text}"
+    );
+    assert_no_score(&text);
+    assert_eq!(d.decision_of(msg).await, "warn");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!deleted(&d, msg), "{}", d.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_offenders_mild_message_is_kept_and_climbs_the_ladder() {
+    let d = Daemon::start(Options::default()).await;
+    let author = first_timer(13);
+    let first = d.say(GENERAL, &author, WORTHLESS);
+    notice(&d, "You have received a warning").await;
+    assert!(deleted(&d, first));
+    // After the (test) cooldown of 1 s: a mild message, kept, but a repeat offence.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let second = d.say(GENERAL, &author, BORDERLINE);
+    let timeout = d
+        .request(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{}", author.id),
+            |_| true,
+        )
+        .await;
+    let minutes = timeout_minutes(&timeout);
+    assert!(
+        (8..=10).contains(&minutes),
+        "first step of the ladder: {minutes}m"
+    );
+    let text = notice(&d, "You have been timed out").await;
+    assert!(
+        text.starts_with(&format!(
+            "Your message in <#{GENERAL}> was flagged as an insult.\n\
+             You have been timed out in **Test Server** for 10 minutes because you were already \
+             warned or sanctioned once in the last 7 days"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("<t:") && text.contains("Case #2"), "{text}");
+    assert_no_score(&text);
+    assert_eq!(d.decision_of(second).await, "timeout");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!deleted(&d, second), "the mild message stays up");
+    assert_eq!(
+        d.fake.requests_to("DELETE", "/channels/*/messages/*").len(),
+        1,
+        "only the insult was deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_speak_the_servers_language_or_its_own_template() {
+    let mut opts = Options {
+        guilds: vec![guild().locale("de")],
+        ..Options::default()
+    };
+    opts.settings.notices = Some(usmca_bot::domain::NoticeOverrides {
+        warn: Some("{guild}: {label}. {why}. Fall {case}".into()),
+        ..Default::default()
+    });
+    let d = Daemon::start(opts).await;
+    // A timeout, in the server's language (German).
+    d.say(GENERAL, &newcomer(14), INSULT);
+    let text = notice(&d, "stummgeschaltet").await;
+    assert!(
+        text.starts_with(&format!(
+            "Deine Nachricht in <#{GENERAL}> wurde entfernt, weil sie als Drohung markiert wurde.\n\
+             Du wurdest auf **Test Server** für 10 Minuten stummgeschaltet (Timeout), weil"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Fall Nr. 1.") && text.contains("**Appeal**"),
+        "{text}"
+    );
+    assert_no_score(&text);
+    // A warning, in the server's own template (its words in the server's language).
+    d.say(GENERAL, &first_timer(15), WORTHLESS);
+    let text = notice(&d, "Test Server: Beleidigung.").await;
+    assert_eq!(
+        text,
+        "Test Server: Beleidigung. die Nachricht beleidigend war und du dem Server erst kürzlich beigetreten bist. Fall 2"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toxic_message_is_deleted_and_timed_out_with_case_audit_and_mod_log() {
     let d = Daemon::start(Options::default()).await;
@@ -66,14 +267,31 @@ async fn toxic_message_is_deleted_and_timed_out_with_case_audit_and_mod_log() {
         "{buttons}"
     );
 
-    // The member hears about it with an Appeal button (DM).
+    // The member hears about it in words, with when it ends and an Appeal button (DM).
     let dm = d
         .request("POST", "/channels/*/messages", |r| {
             body(r)["content"]
                 .as_str()
-                .is_some_and(|c| c.contains("timed out for 10m"))
+                .is_some_and(|c| c.contains("timed out in **Test Server** for 10 minutes"))
         })
         .await;
+    let text = body(&dm)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "<#{GENERAL}> was removed because it was flagged as a threat"
+        )),
+        "{text}"
+    );
+    let ends = until.timestamp();
+    assert!(
+        text.contains(&format!("<t:{ends}:R>")),
+        "ends as Discord set it: {text}"
+    );
+    assert!(text.contains("Case #1"), "{text}");
+    assert_no_score(&text);
     assert!(body(&dm)["components"].to_string().contains("appeal:"));
 
     let cases = d
@@ -254,7 +472,7 @@ async fn a_ban_is_preceded_by_the_notice_that_carries_the_appeal_button() {
         r.is("POST", "/channels/*/messages")
             && body(r)["content"]
                 .as_str()
-                .is_some_and(|c| c.contains("being banned"))
+                .is_some_and(|c| c.contains("You are being banned from **Test Server**"))
     });
     let banned = position(&|r| r.is("PUT", "/guilds/*/bans/*"));
     assert!(

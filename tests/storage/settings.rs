@@ -3,7 +3,7 @@ use crate::db::TestDb;
 use crate::redis_support::TestRedis;
 use std::time::Duration;
 use usmca_bot::config::DurationSpec;
-use usmca_bot::domain::{ExemptionOverrides, GuildSettings, ThresholdOverrides};
+use usmca_bot::domain::{ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides};
 use usmca_bot::state::RedisState;
 use usmca_bot::storage::StorageError;
 
@@ -54,6 +54,12 @@ fn validation_reports_every_problem() {
         }),
         content_retention: Some(DurationSpec::parse("forever")),
         mod_log_channel: Some(0),
+        notices: Some(NoticeOverrides {
+            locale: Some("tlh".into()),
+            warn: Some("warned: {score}".into()),
+            kick: Some("kicked until {ends}".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let problems = bad.validate(&base);
@@ -63,9 +69,22 @@ fn validation_reports_every_problem() {
         "guild.thresholds.timeout",
         "guild.storage.content_retention",
         "guild.mod_log_channel",
+        "guild.notices.locale",
+        "guild.notices.warn",
+        "guild.notices.kick",
     ] {
         assert!(keys.contains(&k), "{k} not reported: {problems:?}");
     }
+    // A bad template is refused with the variables it may use.
+    let warn = problems
+        .iter()
+        .find(|p| p.key == "guild.notices.warn")
+        .map(|p| p.message.clone())
+        .unwrap_or_default();
+    assert!(
+        warn.contains("{score}") && warn.contains("{why}") && warn.contains("{case}"),
+        "{warn}"
+    );
     // Unknown keys are refused when parsing JSON.
     let err = GuildSettings::from_json(serde_json::json!({ "treshold": 1 })).unwrap_err();
     assert!(err[0].message.contains("treshold"), "{err:?}");

@@ -81,6 +81,8 @@ pub struct GuildSpec {
     pub channels: Vec<ChannelSpec>,
     /// Members.
     pub members: Vec<Author>,
+    /// `preferred_locale` (the server's language), `en-US` unless set.
+    pub locale: String,
 }
 
 impl GuildSpec {
@@ -96,7 +98,14 @@ impl GuildSpec {
                 name: "general".into(),
             }],
             members: Vec::new(),
+            locale: "en-US".into(),
         }
+    }
+
+    /// With this `preferred_locale` (`es-ES`, `pt-BR`, `de`, ...).
+    pub fn locale(mut self, locale: &str) -> Self {
+        locale.clone_into(&mut self.locale);
+        self
     }
 
     /// Adds a text channel.
@@ -203,7 +212,7 @@ pub fn guild_create(g: &GuildSpec) -> Value {
         "id": g.id.to_string(), "name": g.name, "icon": null, "owner_id": g.owner_id.to_string(),
         "afk_timeout": 300, "verification_level": 1, "default_message_notifications": 1,
         "explicit_content_filter": 2, "mfa_level": 0, "system_channel_flags": 0, "premium_tier": 0,
-        "preferred_locale": "en-US", "nsfw_level": 0, "premium_progress_bar_enabled": false,
+        "preferred_locale": g.locale, "nsfw_level": 0, "premium_progress_bar_enabled": false,
         "features": [], "emojis": [], "stickers": [], "roles": roles, "joined_at": now(),
         "large": false, "unavailable": false, "member_count": g.members.len(), "voice_states": [],
         "members": members, "channels": channels, "threads": [], "presences": [],
