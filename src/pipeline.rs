@@ -11,11 +11,11 @@
 
 use crate::behaviour::{
     decay, fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook,
-    MemberStanding, MessageFacts, RecentMessage, StandingStore, StandingStoreError,
+    MemberStanding, MessageFacts, RecentMessage, StandingStore, StandingStoreError, Strike,
 };
 use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
 use crate::classifier::{Classifier, ClassifierError, Scores};
-use crate::decision::{decide, Decision, DecisionInput, Policy};
+use crate::decision::{decide, Action, Decision, DecisionInput, Policy};
 use crate::state::WindowStore;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -385,6 +385,56 @@ impl Pipeline {
             }
         }
         Ok(lifted)
+    }
+
+    /// Records a strike for `action` taken at `at` by a moderator, in the bot or in Discord's
+    /// own interface: the member's next offence counts it as it would an automatic one.
+    pub async fn record_strike(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        action: Action,
+        at: DateTime<Utc>,
+    ) -> Result<(), PipelineError> {
+        let points = action.strike_points();
+        if points <= 0.0 {
+            return Ok(());
+        }
+        let key = (guild_id, user_id);
+        let available = self.ensure_loaded(key).await;
+        let policy = self.policy_for(guild_id);
+        let at = ms(at);
+        let now = ms(Utc::now()).max(at);
+        let saved = self.book.update(key, |st| {
+            st.add_strike(
+                Strike {
+                    at_ms: at,
+                    points,
+                    timeout: action == Action::Timeout,
+                },
+                action.rank(),
+                now,
+                policy.strike_half_life_ms,
+            );
+            st.clone()
+        });
+        if let (true, Some(store)) = (available && !self.is_provisional(key), &self.store) {
+            store.save(guild_id, user_id, &saved).await?;
+        }
+        Ok(())
+    }
+
+    /// The timeout the ladder gives this member next (their active timeouts counted).
+    pub async fn next_timeout(&self, guild_id: u64, user_id: u64) -> std::time::Duration {
+        let key = (guild_id, user_id);
+        self.ensure_loaded(key).await;
+        let policy = self.policy_for(guild_id);
+        let now = ms(Utc::now());
+        let active = self
+            .book
+            .get(key)
+            .map_or(0, |st| st.active_timeouts(now, policy.strike_half_life_ms));
+        policy.timeout_step(active)
     }
 
     /// Handles a member joining: raid detection.

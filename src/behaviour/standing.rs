@@ -158,6 +158,17 @@ impl MemberStanding {
             .retain(|s| s.points * decay(now_ms - s.at_ms, strike_half_life_ms) >= STRIKE_FLOOR);
     }
 
+    /// Adds a strike for an action taken without a message of theirs in hand (a moderator's,
+    /// or one taken in Discord's own interface): it counts toward the next offence, and the
+    /// cooldown, like an automatic one.
+    pub fn add_strike(&mut self, strike: Strike, rank: u8, now_ms: i64, strike_half_life_ms: i64) {
+        self.strikes.push(strike);
+        self.last_action = Some((strike.at_ms, rank));
+        self.clean_messages = 0;
+        self.strikes
+            .retain(|s| s.points * decay(now_ms - s.at_ms, strike_half_life_ms) >= STRIKE_FLOOR);
+    }
+
     /// Most recent time this member was seen (for eviction).
     pub fn last_seen_ms(&self) -> i64 {
         self.recent.back().map_or(self.decayed_at_ms, |m| m.at_ms)

@@ -6,7 +6,7 @@
 
 use super::access;
 use super::reply::{answer, Target};
-use crate::discord::rest::parse_appeal_custom_id;
+use crate::discord::rest::AppealRef;
 use crate::domain::AppealDecision;
 use crate::enforcement::modlog::{parse_case_button, parse_review_button, ReviewButton};
 use crate::moderation::{Access, Moderation};
@@ -32,9 +32,26 @@ pub async fn on_component(service: &Arc<Moderation>, ctx: &Context, c: Component
         answer(&ctx.http, Target::Component(&c), async move { text }).await;
         return;
     }
-    if let Some(case_id) = parse_appeal_custom_id(&id) {
-        open_appeal_form(service, ctx, &c, case_id as i64).await;
+    if super::manual::on_button(ctx, &c).await {
         return;
+    }
+    match AppealRef::parse(&id) {
+        Some(AppealRef::Case(case_id)) => {
+            open_appeal_form(service, ctx, &c, case_id as i64).await;
+            return;
+        }
+        Some(AppealRef::Key { guild, key }) => {
+            // Recorded while Postgres was down: the case has an id once the journal is replayed.
+            match service.case_by_key(guild, &key).await {
+                Ok(case) => open_appeal_form(service, ctx, &c, case.case_id).await,
+                Err(_) => {
+                    let text = "Your case is still being recorded (the bot's database was briefly unavailable); press Appeal again in a few minutes.".to_string();
+                    answer(&ctx.http, Target::Component(&c), async move { text }).await;
+                }
+            }
+            return;
+        }
+        None => {}
     }
     let guild_id = c.guild_id.map(|g| g.get()).unwrap_or(0);
     let who = access(service, guild_id, c.member.as_ref());
@@ -113,6 +130,9 @@ async fn open_appeal_form(
 
 /// Handles a modal submit (the appeal text).
 pub async fn on_modal(service: &Arc<Moderation>, ctx: &Context, m: ModalInteraction) {
+    if super::manual::on_form(service, ctx, &m).await {
+        return;
+    }
     let Some(case_id) = id_after(&m.data.custom_id, APPEAL_MODAL_PREFIX) else {
         let text = "This form is no longer handled.".to_string();
         answer(&ctx.http, Target::Modal(&m), async move { text }).await;

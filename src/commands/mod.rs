@@ -10,13 +10,14 @@
 //! [`Moderation`] service and renders its answer.
 
 pub mod appeals;
+pub mod manual;
 pub mod moderator;
 pub mod reply;
 
 use crate::moderation::{Access, Moderation};
 use serenity::all::{
-    CommandOptionType, CommandType, Context, CreateCommand, CreateCommandOption, GuildId, Http,
-    Interaction, Member, Permissions,
+    CommandDataOption, CommandDataOptionValue, CommandOptionType, CommandType, Context,
+    CreateCommand, CreateCommandOption, GuildId, Http, Interaction, Member, Permissions,
 };
 use std::sync::Arc;
 
@@ -99,13 +100,49 @@ pub fn definitions() -> Vec<CreateCommand> {
                     .add_string_choice("off", "off"),
             ),
         );
-    let check = CreateCommand::new(CHECK_TOXICITY).kind(CommandType::Message);
-    vec![mod_cmd, check]
+    let mod_cmd = manual::subcommands()
+        .into_iter()
+        .fold(mod_cmd, |cmd, sub| cmd.add_option(sub))
+        // Hidden from members without Manage Messages (server admins can widen it in
+        // Server Settings → Integrations); the bot checks every use itself too.
+        .default_member_permissions(Permissions::MANAGE_MESSAGES);
+    let check = CreateCommand::new(CHECK_TOXICITY)
+        .kind(CommandType::Message)
+        .default_member_permissions(Permissions::MANAGE_MESSAGES);
+    let moderate = CreateCommand::new(manual::MODERATE)
+        .kind(CommandType::User)
+        .default_member_permissions(Permissions::MANAGE_MESSAGES);
+    vec![mod_cmd, check, moderate]
 }
 
 /// Installs the commands in `guild` (replacing older versions).
 pub async fn install(http: &Http, guild: GuildId) -> serenity::Result<()> {
     guild.set_commands(http, definitions()).await.map(drop)
+}
+
+/// A string option's value.
+pub(crate) fn opt_string(opts: &[CommandDataOption], name: &str) -> Option<String> {
+    match opts.iter().find(|o| o.name == name).map(|o| &o.value)? {
+        CommandDataOptionValue::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// An integer option's value (a string like `#12` is read too).
+pub(crate) fn opt_int(opts: &[CommandDataOption], name: &str) -> Option<i64> {
+    match opts.iter().find(|o| o.name == name).map(|o| &o.value)? {
+        CommandDataOptionValue::Integer(i) => Some(*i),
+        CommandDataOptionValue::String(s) => s.trim().trim_start_matches('#').parse().ok(),
+        _ => None,
+    }
+}
+
+/// A user option's id.
+pub(crate) fn opt_user(opts: &[CommandDataOption], name: &str) -> Option<u64> {
+    match opts.iter().find(|o| o.name == name).map(|o| &o.value)? {
+        CommandDataOptionValue::User(u) => Some(u.get()),
+        _ => None,
+    }
 }
 
 /// The invoker's access in `guild_id`, from the member the interaction carries.

@@ -36,18 +36,11 @@ fn opt<'a>(opts: &'a [CommandDataOption], name: &str) -> Option<&'a CommandDataO
 }
 
 fn string(opts: &[CommandDataOption], name: &str) -> Option<String> {
-    match opt(opts, name)? {
-        CommandDataOptionValue::String(s) => Some(s.clone()),
-        _ => None,
-    }
+    super::opt_string(opts, name)
 }
 
 fn int(opts: &[CommandDataOption], name: &str) -> Option<i64> {
-    match opt(opts, name)? {
-        CommandDataOptionValue::Integer(i) => Some(*i),
-        CommandDataOptionValue::String(s) => s.trim().trim_start_matches('#').parse().ok(),
-        _ => None,
-    }
+    super::opt_int(opts, name)
 }
 
 /// Reads `/mod`'s options; `Err` says what is missing.
@@ -111,6 +104,19 @@ pub async fn on_command(service: &Arc<Moderation>, ctx: &Context, c: CommandInte
         let text = "You are sending commands too fast; try again in a minute.".to_string();
         answer(&ctx.http, Target::Command(&c), async move { text }).await;
         return;
+    }
+    if c.data.name == super::manual::MODERATE {
+        super::manual::on_user_menu(service, ctx, &c).await;
+        return;
+    }
+    if let Some(first) = c.data.options.first() {
+        if super::manual::SUBCOMMANDS.contains(&first.name.as_str()) {
+            if let CommandDataOptionValue::SubCommand(args) = &first.value {
+                let name = first.name.clone();
+                super::manual::on_subcommand(service, ctx, &c, &name, args).await;
+                return;
+            }
+        }
     }
     if c.data.name == CHECK_TOXICITY {
         let text = match c.data.target() {

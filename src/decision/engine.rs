@@ -39,6 +39,17 @@ impl Action {
         }
     }
 
+    /// Strike points this action adds to a member's standing (automatic or not).
+    pub fn strike_points(self) -> f64 {
+        match self {
+            Action::None | Action::Delete => 0.0,
+            Action::Warn => STRIKE_WARN,
+            Action::Timeout => STRIKE_TIMEOUT,
+            Action::Kick => STRIKE_KICK,
+            Action::Ban => STRIKE_BAN,
+        }
+    }
+
     fn from_rank(rank: u8) -> Self {
         match rank {
             0 => Action::None,
@@ -140,13 +151,7 @@ impl Decision {
 
     /// Strike points this decision adds.
     pub fn strike_points(&self) -> f64 {
-        match self.action {
-            Action::None | Action::Delete => 0.0,
-            Action::Warn => STRIKE_WARN,
-            Action::Timeout => STRIKE_TIMEOUT,
-            Action::Kick => STRIKE_KICK,
-            Action::Ban => STRIKE_BAN,
-        }
+        self.action.strike_points()
     }
 
     /// Records the decision in the member's standing: the per-message record always (so an edit

@@ -6,6 +6,7 @@
 
 pub mod appeals;
 pub mod cases;
+pub mod hierarchy;
 pub mod notices;
 pub mod setting_keys;
 pub mod settings;

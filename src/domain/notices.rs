@@ -129,6 +129,8 @@ pub enum Ground {
     Flooding,
     /// The same text again and again.
     Repetition,
+    /// A moderator decided it (their reason follows the notice).
+    ModeratorDecision,
 }
 
 /// At most this many grounds are named in one notice (the first ones weigh most).
@@ -313,6 +315,7 @@ struct Words {
     raid: &'static str,
     flooding: &'static str,
     repetition: &'static str,
+    moderator: &'static str,
     /// (singular, plural) of day, hour, minute, second.
     units: [(&'static str, &'static str); 4],
     /// "in the last day / hour / minute".
@@ -350,6 +353,7 @@ const EN: Words = Words {
     raid: "you took part in a raid on the server",
     flooding: "you were sending messages very fast",
     repetition: "you repeated the same message several times",
+    moderator: "a moderator decided so",
     units: [
         ("day", "days"),
         ("hour", "hours"),
@@ -393,6 +397,7 @@ const ES: Words = Words {
     raid: "participaste en un ataque coordinado (raid) contra el servidor",
     flooding: "enviabas mensajes muy rápido",
     repetition: "repetiste el mismo mensaje varias veces",
+    moderator: "un moderador lo decidió",
     units: [
         ("día", "días"),
         ("hora", "horas"),
@@ -436,6 +441,7 @@ const PT: Words = Words {
     raid: "você participou de um ataque coordenado (raid) contra o servidor",
     flooding: "você estava enviando mensagens muito rápido",
     repetition: "você repetiu a mesma mensagem várias vezes",
+    moderator: "um moderador decidiu assim",
     units: [
         ("dia", "dias"),
         ("hora", "horas"),
@@ -479,6 +485,7 @@ const FR: Words = Words {
     raid: "tu as participé à un raid contre le serveur",
     flooding: "tu envoyais des messages très rapidement",
     repetition: "tu as répété le même message plusieurs fois",
+    moderator: "un modérateur l'a décidé",
     units: [
         ("jour", "jours"),
         ("heure", "heures"),
@@ -526,6 +533,7 @@ const DE: Words = Words {
     raid: "du an einem Raid gegen den Server beteiligt warst",
     flooding: "du sehr schnell viele Nachrichten geschickt hast",
     repetition: "du dieselbe Nachricht mehrmals wiederholt hast",
+    moderator: "ein Moderator es so entschieden hat",
     units: [
         ("Tag", "Tage"),
         ("Stunde", "Stunden"),
@@ -622,6 +630,7 @@ fn ground_in_words(w: &Words, g: &Ground) -> String {
         Ground::Raid => w.raid.to_string(),
         Ground::Flooding => w.flooding.to_string(),
         Ground::Repetition => w.repetition.to_string(),
+        Ground::ModeratorDecision => w.moderator.to_string(),
     }
 }
 

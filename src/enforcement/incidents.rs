@@ -217,6 +217,7 @@ impl IncidentResponder {
                 actor_id: None,
                 dry_run: false,
                 key: Some(format!("incident:{incident_id}:{user}")),
+                ban_delete: None,
             };
             if let Err(e) = self.executor.act(&req, guild).await {
                 tracing::error!(guild = guild_id, user, error = %e, "incident timeout not recorded");

@@ -340,6 +340,13 @@ impl Executor {
                                 case_no,
                                 ends.map(|t| t.timestamp()),
                             );
+                            // A moderator's own words go to the member with the notice.
+                            let text = match req.actor_id {
+                                Some(_) if !req.summary.trim().is_empty() => {
+                                    format!("{text}\n> {}", req.summary.trim())
+                                }
+                                _ => text,
+                            };
                             let appeal = Some(case.appeal(req.guild_id));
                             match req.notice_channel {
                                 Some(c) => self
@@ -370,9 +377,14 @@ impl Executor {
                         Step::Kick => self.rest.kick(gid, uid, &reason).await.map(|_| None),
                         Step::Ban => self
                             .rest
-                            .ban(gid, uid, self.ban_delete, &reason)
+                            .ban(gid, uid, req.ban_delete.unwrap_or(self.ban_delete), &reason)
                             .await
                             .map(|_| None),
+                        Step::Unban => match self.rest.unban(gid, uid, &reason).await {
+                            // Not banned: nothing to lift.
+                            Ok(()) | Err(RestError::NotFound { .. }) => Ok(None),
+                            Err(e) => Err(e),
+                        },
                     }
                 })
                 .await;

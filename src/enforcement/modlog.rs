@@ -221,6 +221,7 @@ mod tests {
             actor_id: None,
             dry_run: false,
             key: None,
+            ban_delete: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub struct ActRequest {
     pub actor_id: Option<u64>,
     /// Record only.
     pub dry_run: bool,
+    /// Messages deleted with a ban (a moderator's choice); `None`: the configured window.
+    pub ban_delete: Option<Duration>,
     /// Idempotency key: one case per message and decision (`msg:{message}:{action}`), per
     /// incident participant (`incident:{id}:{user}`). `None` (a moderator's action) gets a
     /// unique one.
@@ -58,12 +60,17 @@ pub enum Step {
     Kick,
     /// Ban.
     Ban,
+    /// Lift a ban (a moderator's `/mod unban`).
+    Unban,
 }
 
 impl Step {
-    /// Whether this step is the punishment itself (its failure fails the case).
+    /// Whether this step is the action itself (its failure fails the case).
     pub fn is_punishment(self) -> bool {
-        matches!(self, Step::Timeout(_) | Step::Kick | Step::Ban)
+        matches!(
+            self,
+            Step::Timeout(_) | Step::Kick | Step::Ban | Step::Unban
+        )
     }
 }
 
@@ -107,6 +114,9 @@ pub fn steps(req: &ActRequest) -> Vec<Step> {
             out.extend(delete);
             out.push(Step::Notify);
         }
+        CaseAction::Unban => out.push(Step::Unban),
+        // A note is recorded only.
+        CaseAction::Note => {}
         _ => out.extend(delete),
     }
     out
@@ -232,6 +242,7 @@ mod tests {
             actor_id: None,
             dry_run: false,
             key: None,
+            ban_delete: None,
         }
     }
 

@@ -156,7 +156,7 @@ impl Executor {
                         .map(drop),
                     Step::Kick => self.rest.kick(gid, uid, &reason).await,
                     Step::Ban => self.rest.ban(gid, uid, self.ban_delete, &reason).await,
-                    Step::Notify | Step::DeleteMessage => Ok(()),
+                    Step::Notify | Step::DeleteMessage | Step::Unban => Ok(()),
                 };
                 match result {
                     Ok(()) => (

@@ -31,6 +31,14 @@ impl Moderation {
             .ok_or_else(|| ServiceError::NotFound("This case no longer exists.".into()))
     }
 
+    /// A case by its idempotency key (an Appeal button of a case recorded in the journal).
+    pub async fn case_by_key(&self, guild_id: u64, key: &str) -> Result<Case, ServiceError> {
+        self.storage
+            .case_by_key(guild_id, key)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("This case is not recorded yet.".into()))
+    }
+
     /// A member's record in a guild: the member row, the `limit` newest cases and messages.
     pub async fn member_history(
         &self,

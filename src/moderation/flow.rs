@@ -162,6 +162,7 @@ impl Moderation {
             dry_run: d.dry_run,
             // One case per message and decision: an edit that escalates is a new decision.
             key: Some(format!("msg:{}:{}", ev.message_id, action.as_str())),
+            ban_delete: None,
         };
         let target = self.guilds.target(ev.guild_id);
         match self.executor.act(&req, &target).await {

@@ -18,12 +18,14 @@ mod cases;
 mod flow;
 mod guilds;
 mod incidents;
+mod manual;
 mod status;
 
 pub use access::Access;
 pub use appeals::{AppealForm, AppealReview, FiledAppeal};
 pub use cases::Reversed;
 pub use guilds::{GuildInfo, GuildView, SettingChange};
+pub use manual::{ManualOutcome, ManualRequest};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
 
 use crate::classifier::Classifier;

@@ -266,6 +266,51 @@ impl Storage {
         rows.iter().map(case_from_row).collect()
     }
 
+    /// Replaces a case's reason (a moderator's `/mod reason`), audited with the old and new text.
+    pub async fn set_case_reason(
+        &self,
+        guild_id: u64,
+        case_no: i64,
+        reason: &str,
+        actor_id: u64,
+    ) -> Result<Case, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<String> = sqlx::query_scalar(
+            "SELECT reason FROM moderation_cases WHERE guild_id = $1 AND case_no = $2 FOR UPDATE",
+        )
+        .bind(db_id(guild_id))
+        .bind(case_no)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(old) = old else {
+            return Err(StorageError::NotFound(format!(
+                "case #{case_no} in guild {guild_id}"
+            )));
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE moderation_cases SET reason = $3 WHERE guild_id = $1 AND case_no = $2 RETURNING {CASE_COLUMNS}"
+        ))
+        .bind(db_id(guild_id))
+        .bind(case_no)
+        .bind(reason)
+        .fetch_one(&mut *tx)
+        .await?;
+        let case = case_from_row(&row)?;
+        append(
+            &mut tx,
+            &AuditEvent {
+                guild_id,
+                kind: "case.reason".into(),
+                actor_id: Some(actor_id),
+                target_id: Some(case.user_id),
+                payload: serde_json::json!({ "case_no": case_no, "old": old, "new": reason }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(case)
+    }
+
     /// A case by its idempotency key.
     pub async fn case_by_key(
         &self,

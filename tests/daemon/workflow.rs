@@ -1,0 +1,239 @@
+//! The moderator's workflow: their own actions through the bot, in the same case system.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::fake_discord::events::Author;
+use crate::fake_discord::GuildSpec;
+use crate::harness::*;
+
+/// The bot's own role, above the moderators'.
+const BOT_ROLE: u64 = GUILD + 20;
+/// A role above the moderators'.
+const SENIOR_ROLE: u64 = GUILD + 21;
+/// The fake's bot user.
+const BOT_USER: u64 = 900_000_000_000_000_001;
+
+fn moderator() -> Author {
+    Author::new(600_000_000_000_000_555, "moderator").with_roles(&[MOD_ROLE])
+}
+
+fn options() -> (Options, Author, Author) {
+    let member = Author::new(account_aged(Duration::from_secs(30 * 86_400), 61), "member");
+    let senior = Author::new(account_aged(Duration::from_secs(30 * 86_400), 62), "senior")
+        .with_roles(&[SENIOR_ROLE]);
+    let spec: GuildSpec = guild()
+        .role(
+            BOT_ROLE,
+            "usmca-bot",
+            0x10_0000_0000 | 0x2 | 0x4 | 0x2000,
+            5,
+        )
+        .role(SENIOR_ROLE, "senior", 0, 4)
+        .member(Author::new(BOT_USER, "usmca-bot").with_roles(&[BOT_ROLE]))
+        .member(moderator())
+        .member(member.clone())
+        .member(senior.clone());
+    let o = Options {
+        guilds: vec![spec],
+        ..Options::default()
+    };
+    (o, member, senior)
+}
+
+fn sub(name: &str, options: Value) -> Value {
+    json!([{"name": name, "type": 1, "options": options}])
+}
+
+fn text(r: &crate::fake_discord::RecordedRequest) -> String {
+    callback_data(r)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderators_actions_are_cases_with_notices_strikes_and_the_hierarchy_respected() {
+    let (o, member, senior) = options();
+    let d = Daemon::start(o).await;
+    let m = moderator();
+
+    // A timeout without a length takes the member's next step on the ladder (10 minutes).
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "timeout",
+            json!([
+            {"name": "member", "type": 6, "value": member.id.to_string()},
+            {"name": "reason", "type": 3, "value": "spamming invites"}]),
+        ),
+    )
+    .await;
+    assert!(
+        text(&r).contains("timed out for 10m (case #1)"),
+        "{}",
+        text(&r)
+    );
+    let patch = d
+        .request(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{}", member.id),
+            |_| true,
+        )
+        .await;
+    assert!(patch.audit_reason().is_some_and(|a| a.contains("case #1")));
+    // The member reads the moderator's reason, with the Appeal button.
+    let dm = d
+        .request("POST", "/channels/*/messages", |r| {
+            body(r)["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("spamming invites"))
+        })
+        .await;
+    assert!(body(&dm)["components"].to_string().contains("appeal:"));
+    // Mod log.
+    d.request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
+        body(r)["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Case #1"))
+    })
+    .await;
+    let (actor, reason): (Option<i64>, String) =
+        sqlx::query_as("SELECT actor_id, reason FROM moderation_cases WHERE case_no = 1")
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("case");
+    assert_eq!(actor, Some(m.id as i64));
+    assert!(reason.contains("spamming invites"));
+
+    // The same strike counts for the automatic ladder: the member's next threat draws the
+    // second step (1 hour), not the first. (Past the test's 1 s cooldown.)
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    d.say(GENERAL, &member, "i will kill you, you stupid bitch");
+    let auto = d
+        .eventually("automatic case", || async {
+            let c = d.cases().await;
+            c.into_iter().find(|c| c.0 == 2)
+        })
+        .await;
+    assert_eq!(auto.2, "timeout");
+    let minutes: Option<f64> = sqlx::query_scalar(
+        "SELECT round(extract(epoch FROM expires_at - created_at) / 60)::float8 FROM moderation_cases WHERE case_no = 2",
+    )
+    .fetch_one(d.storage().pool())
+    .await
+    .expect("expiry");
+    assert_eq!(minutes, Some(60.0), "second step of the ladder");
+
+    // Ban with a message-deletion window.
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "ban",
+            json!([
+            {"name": "member", "type": 6, "value": member.id.to_string()},
+            {"name": "delete_messages", "type": 3, "value": "1d"}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("banned (case #3)"), "{}", text(&r));
+    let ban = d
+        .request(
+            "PUT",
+            &format!("/guilds/{GUILD}/bans/{}", member.id),
+            |_| true,
+        )
+        .await;
+    assert_eq!(
+        ban.query_param("delete_message_seconds").as_deref(),
+        Some("86400")
+    );
+
+    // A member whose role is above the moderator's is refused, and nothing is recorded.
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "warn",
+            json!([{"name": "member", "type": 6, "value": senior.id.to_string()}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("equal to or above yours"), "{}", text(&r));
+    assert_eq!(d.cases().await.len(), 3);
+
+    // A note, then a changed reason: both in the audit trail.
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "note",
+            json!([
+            {"name": "member", "type": 6, "value": member.id.to_string()},
+            {"name": "text", "type": 3, "value": "talked to them in DMs"}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("noted (case #4)"), "{}", text(&r));
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "reason",
+            json!([
+            {"name": "case", "type": 4, "value": 3},
+            {"name": "text", "type": 3, "value": "ban evasion ring"}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("ban evasion ring"), "{}", text(&r));
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM audit_log WHERE guild_id = $1 AND kind = 'case.reason'",
+    )
+    .bind(GUILD as i64)
+    .fetch_all(d.storage().pool())
+    .await
+    .expect("audit");
+    assert_eq!(kinds.len(), 1);
+
+    // Unban lifts it on Discord.
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "unban",
+            json!([{"name": "member", "type": 6, "value": member.id.to_string()}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("unbanned (case #5)"), "{}", text(&r));
+    d.request(
+        "DELETE",
+        &format!("/guilds/{GUILD}/bans/{}", member.id),
+        |_| true,
+    )
+    .await;
+
+    // Members without moderator rights are refused.
+    let plain = Author::new(600_000_000_000_000_556, "someone");
+    let r = slash(
+        &d,
+        &plain,
+        0,
+        sub(
+            "kick",
+            json!([{"name": "member", "type": 6, "value": member.id.to_string()}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("Manage Messages"), "{}", text(&r));
+}
