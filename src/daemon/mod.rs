@@ -74,10 +74,12 @@ pub enum DaemonError {
     Signals(std::io::Error),
 }
 
-/// The intents the bot needs: guilds, members (joins), guild messages with their content, DMs.
+/// The intents the bot needs: guilds, members (joins), moderation (audit-log entries), guild
+/// messages with their content, DMs.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS
         | GatewayIntents::GUILD_MEMBERS
+        | GatewayIntents::GUILD_MODERATION
         | GatewayIntents::GUILD_MESSAGES
         | GatewayIntents::MESSAGE_CONTENT
         | GatewayIntents::DIRECT_MESSAGES

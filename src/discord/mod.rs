@@ -5,8 +5,10 @@
 //! - [`limits`]: Discord's size/time limits and pure helpers that make content fit.
 //! - [`guard`]: the sliding-window invalid-request guard (401/403/429).
 //! - [`rest`]: typed moderation requests with the retry/permanent-failure policy.
+//! - [`permissions`]: the permissions the bot needs, and the invite URL's integer.
 
 pub mod client;
 pub mod guard;
 pub mod limits;
+pub mod permissions;
 pub mod rest;

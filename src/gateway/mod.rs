@@ -3,12 +3,13 @@
 //! once; the work runs on the service's tracked tasks.
 
 use crate::commands;
-use crate::moderation::{GuildInfo, Moderation};
+use crate::domain::CaseAction;
+use crate::moderation::{ExternalAction, GuildInfo, Moderation};
 use crate::pipeline::{JoinEvent, MessageEvent};
 use chrono::{DateTime, Timelike, Utc};
 use serenity::all::{
-    Context, EventHandler, Guild, GuildId, Interaction, Member, Message, MessageUpdateEvent,
-    PartialMember, Permissions, Ready, User, UserId,
+    AuditLogEntry, Context, EventHandler, Guild, GuildId, Interaction, Member, Message,
+    MessageUpdateEvent, PartialMember, Permissions, Ready, User, UserId,
 };
 use serenity::async_trait;
 use std::sync::{Arc, OnceLock};
@@ -136,6 +137,37 @@ fn edit_event(ctx: &Context, ev: &MessageUpdateEvent) -> Option<MessageEvent> {
     })
 }
 
+/// A ban, unban, kick or timeout from the audit log, as a case to record.
+fn external_action(guild_id: u64, entry: &AuditLogEntry) -> Option<ExternalAction> {
+    use serenity::all::audit_log::{Action, Change, MemberAction};
+    let target = entry.target_id?.get();
+    let (action, until) = match entry.action {
+        Action::Member(MemberAction::BanAdd) => (CaseAction::Ban, None),
+        Action::Member(MemberAction::BanRemove) => (CaseAction::Unban, None),
+        Action::Member(MemberAction::Kick) => (CaseAction::Kick, None),
+        Action::Member(MemberAction::Update) => {
+            let change = entry.changes.iter().flatten().find_map(|c| match c {
+                Change::CommunicationDisabledUntil { new, .. } => Some(*new),
+                _ => None,
+            })?;
+            match change {
+                Some(t) => (CaseAction::Timeout, Some(to_utc(&t))),
+                None => (CaseAction::Untimeout, None),
+            }
+        }
+        _ => return None,
+    };
+    Some(ExternalAction {
+        guild_id,
+        entry_id: entry.id.get(),
+        moderator: entry.user_id.get(),
+        target,
+        action,
+        until,
+        reason: entry.reason.clone(),
+    })
+}
+
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
@@ -199,6 +231,31 @@ impl EventHandler for Handler {
             joined_at: member.joined_at.as_ref().map_or_else(Utc::now, to_utc),
             default_avatar: member.user.avatar.is_none(),
             roles: member.roles.iter().map(|r| r.get()).collect(),
+        });
+    }
+
+    async fn guild_audit_log_entry_create(
+        &self,
+        ctx: Context,
+        entry: AuditLogEntry,
+        guild_id: GuildId,
+    ) {
+        let Some(service) = self.service().cloned() else {
+            return;
+        };
+        // The bot's own actions are its cases already.
+        if entry.user_id == ctx.cache.current_user().id {
+            return;
+        }
+        let Some(ext) = external_action(guild_id.get(), &entry) else {
+            return;
+        };
+        service.clone().spawn_tracked(async move {
+            match service.record_external(ext.clone()).await {
+                Ok(Some(n)) => tracing::info!(guild = ext.guild_id, case_no = n, action = %ext.action, moderator = ext.moderator, "action taken in Discord recorded"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(guild = ext.guild_id, error = %e, "action taken in Discord not recorded"),
+            }
         });
     }
 

@@ -34,6 +34,26 @@ pub struct ManualRequest {
     pub channel: Option<u64>,
 }
 
+/// An action a moderator took in Discord's own interface (or another bot did), as the audit
+/// log reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalAction {
+    /// Guild.
+    pub guild_id: u64,
+    /// The audit-log entry's id (one case per entry, however often it is delivered).
+    pub entry_id: u64,
+    /// Who did it.
+    pub moderator: u64,
+    /// The member.
+    pub target: u64,
+    /// Ban, unban, kick, timeout or untimeout.
+    pub action: CaseAction,
+    /// When a timeout ends.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The reason given in Discord.
+    pub reason: Option<String>,
+}
+
 /// What a moderator's action did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManualOutcome {
@@ -131,6 +151,84 @@ impl Moderation {
             problems: done.problems,
             duration,
         })
+    }
+
+    /// Records an action taken outside the bot as a case (already in effect: nothing is sent to
+    /// Discord) naming the moderator, posts it to the mod log, and adds its strike. Returns the
+    /// case number, or `None` when the entry was recorded before.
+    pub async fn record_external(&self, ext: ExternalAction) -> Result<Option<i64>, ServiceError> {
+        let reason = ext
+            .reason
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "no reason given".into());
+        let new = crate::domain::NewCase {
+            guild_id: ext.guild_id,
+            user_id: ext.target,
+            action: ext.action,
+            reason: format!("in Discord by <@{}>: {reason}", ext.moderator),
+            scores: serde_json::json!({}),
+            message_id: None,
+            message_excerpt: None,
+            actor_id: Some(ext.moderator),
+            expires_at: ext.until,
+            dry_run: false,
+            status: CaseStatus::Applied,
+            error_note: None,
+            key: Some(format!("audit:{}", ext.entry_id)),
+        };
+        let recorded = self
+            .records
+            .case(&new, &crate::telemetry::process_name())
+            .await
+            .map_err(|e| ServiceError::Enforcement(e.into()))?;
+        let (case_id, case_no) = match recorded {
+            crate::journal::Recorded::Stored { case_id, case_no } => (Some(case_id), Some(case_no)),
+            crate::journal::Recorded::Journaled => (None, None),
+            crate::journal::Recorded::Duplicate { .. } => return Ok(None),
+        };
+        let target = self.guilds.target(ext.guild_id);
+        if let Some(channel) = target.mod_log {
+            let req = ActRequest {
+                guild_id: ext.guild_id,
+                user_id: ext.target,
+                action: ext.action,
+                timeout: ext
+                    .until
+                    .and_then(|u| (u - chrono::Utc::now()).to_std().ok()),
+                delete: None,
+                message_id: None,
+                summary: format!("Taken in Discord's own interface: {reason}"),
+                moderator_reason: new.reason.clone(),
+                label: None,
+                grounds: Vec::new(),
+                scores: serde_json::json!({}),
+                excerpt: None,
+                notice_channel: None,
+                actor_id: Some(ext.moderator),
+                dry_run: false,
+                ban_delete: None,
+                key: new.key.clone(),
+            };
+            let post = crate::enforcement::modlog::case_post(
+                &req,
+                case_id,
+                case_no,
+                CaseStatus::Applied,
+                &[],
+            );
+            self.executor.post(channel, &post).await;
+        }
+        if let Some(action) = ladder_action(ext.action) {
+            if let Err(e) = self
+                .pipeline
+                .record_strike(ext.guild_id, ext.target, action, chrono::Utc::now())
+                .await
+            {
+                tracing::warn!(guild = ext.guild_id, user = ext.target, error = %e, "strike of an action taken in Discord not recorded");
+            }
+        }
+        Ok(case_no)
     }
 
     /// Replaces a case's reason (`/mod reason`), audited.

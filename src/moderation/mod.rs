@@ -25,7 +25,7 @@ pub use access::Access;
 pub use appeals::{AppealForm, AppealReview, FiledAppeal};
 pub use cases::Reversed;
 pub use guilds::{GuildInfo, GuildView, SettingChange};
-pub use manual::{ManualOutcome, ManualRequest};
+pub use manual::{ExternalAction, ManualOutcome, ManualRequest};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
 
 use crate::classifier::Classifier;

@@ -237,3 +237,171 @@ async fn a_moderators_actions_are_cases_with_notices_strikes_and_the_hierarchy_r
     .await;
     assert!(text(&r).contains("Manage Messages"), "{}", text(&r));
 }
+
+fn audit_entry(
+    id: u64,
+    by: u64,
+    target: u64,
+    action_type: u8,
+    reason: &str,
+    changes: Value,
+) -> Value {
+    json!({
+        "guild_id": GUILD.to_string(), "id": id.to_string(), "user_id": by.to_string(),
+        "target_id": target.to_string(), "action_type": action_type, "reason": reason,
+        "changes": changes,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_made_in_discord_becomes_a_case_and_counts_on_the_next_offence() {
+    let (o, member, _) = options();
+    let d = Daemon::start(o).await;
+    let m = moderator();
+    let fresh = Author::new(account_aged(Duration::from_secs(30 * 86_400), 63), "fresh");
+
+    // Banned in Discord's own interface, then unbanned there.
+    d.fake.dispatch(
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        audit_entry(
+            1_400_000_000_000_000_001,
+            m.id,
+            member.id,
+            22,
+            "raid account",
+            Value::Null,
+        ),
+    );
+    // The same entry delivered twice is one case.
+    d.fake.dispatch(
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        audit_entry(
+            1_400_000_000_000_000_001,
+            m.id,
+            member.id,
+            22,
+            "raid account",
+            Value::Null,
+        ),
+    );
+    // The bot's own ban (its case exists already) is not recorded again.
+    d.fake.dispatch(
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        audit_entry(
+            1_400_000_000_000_000_002,
+            BOT_USER,
+            fresh.id,
+            22,
+            "usmca-bot case #9",
+            Value::Null,
+        ),
+    );
+    d.fake.dispatch(
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        audit_entry(
+            1_400_000_000_000_000_003,
+            m.id,
+            member.id,
+            23,
+            "second chance",
+            Value::Null,
+        ),
+    );
+    let cases = d
+        .eventually("ban and unban recorded", || async {
+            let c = d.cases().await;
+            (c.len() == 2).then_some(c)
+        })
+        .await;
+    let mut actions: Vec<&str> = cases.iter().map(|c| c.2.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["ban", "unban"]);
+    let (actor, reason): (Option<i64>, String) =
+        sqlx::query_as("SELECT actor_id, reason FROM moderation_cases WHERE action = 'ban'")
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("case");
+    assert_eq!(actor, Some(m.id as i64), "the case names the moderator");
+    assert!(reason.contains("raid account"), "{reason}");
+    // Nothing was sent to Discord for it.
+    assert!(d.fake.requests_to("PUT", "/guilds/*/bans/*").is_empty());
+    d.request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
+        body(r)["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Case #") && t.contains(" · ban"))
+    })
+    .await;
+
+    // The same insult: a warning for a member with a clean record, more for the one banned
+    // before (the ban's strike counts).
+    let insult = "you are a worthless idiot";
+    d.say(GENERAL, &fresh, insult);
+    d.say(GENERAL, &member, insult);
+    let action_of = |user: u64| {
+        let d = &d;
+        async move {
+            d.eventually("case", || async {
+                d.cases()
+                    .await
+                    .into_iter()
+                    .find(|c| c.1 == user)
+                    .map(|c| c.2)
+            })
+            .await
+        }
+    };
+    assert_eq!(action_of(fresh.id).await, "warn");
+    let repeat = d
+        .eventually("the repeat offender's case", || async {
+            d.cases()
+                .await
+                .into_iter()
+                .find(|c| c.1 == member.id && c.0 > 2)
+                .map(|c| c.2)
+        })
+        .await;
+    assert_ne!(
+        repeat, "warn",
+        "the ban made in Discord counted as a strike"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_set_and_cleared_in_discord_are_cases() {
+    let (o, member, _) = options();
+    let d = Daemon::start(o).await;
+    let m = moderator();
+    let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    d.fake.dispatch(
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        audit_entry(
+            1_400_000_000_000_000_010,
+            m.id,
+            member.id,
+            24,
+            "cool down",
+            json!([{"key": "communication_disabled_until", "new_value": until}]),
+        ),
+    );
+    d.fake.dispatch(
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        audit_entry(
+            1_400_000_000_000_000_011,
+            m.id,
+            member.id,
+            24,
+            "",
+            json!([{"key": "communication_disabled_until", "old_value": until}]),
+        ),
+    );
+    let cases = d
+        .eventually("timeout and its lifting recorded", || async {
+            let c = d.cases().await;
+            (c.len() == 2).then_some(c)
+        })
+        .await;
+    // The two entries are handled concurrently: compare as a set.
+    let mut actions: Vec<&str> = cases.iter().map(|c| c.2.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["timeout", "untimeout"]);
+}

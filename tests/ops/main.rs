@@ -8,6 +8,7 @@ mod compose;
 mod docker;
 mod env_vars;
 mod image_layout;
+mod invite;
 mod monitoring;
 
 use std::path::{Path, PathBuf};
