@@ -6,18 +6,24 @@
 
 use super::access;
 use super::reply::{answer, Target};
+use crate::discord::limits::truncate;
 use crate::discord::rest::AppealRef;
 use crate::domain::AppealDecision;
-use crate::enforcement::modlog::{parse_case_button, parse_review_button, ReviewButton};
+use crate::enforcement::modlog::{
+    parse_case_button, parse_review_button, ReviewButton, APPROVE_PREFIX, DENY_PREFIX,
+};
 use crate::moderation::{Access, Moderation};
 use serenity::all::{
-    ActionRowComponent, ComponentInteraction, Context, CreateActionRow, CreateInputText,
-    CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
+    ActionRowComponent, CommandInteraction, ComponentInteraction, Context, CreateActionRow,
+    CreateButton, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateModal, InputTextStyle, ModalInteraction,
 };
 use std::sync::Arc;
 
 /// Modal `custom_id` prefix; the case id follows.
 pub const APPEAL_MODAL_PREFIX: &str = "appeal-modal:";
+/// The deny form's `custom_id` prefix; the appeal id follows.
+pub const DENY_FORM_PREFIX: &str = "appeal-deny-form:";
 
 fn id_after(custom_id: &str, prefix: &str) -> Option<i64> {
     custom_id.strip_prefix(prefix)?.parse().ok()
@@ -55,6 +61,27 @@ pub async fn on_component(service: &Arc<Moderation>, ctx: &Context, c: Component
     }
     let guild_id = c.guild_id.map(|g| g.get()).unwrap_or(0);
     let who = access(service, guild_id, c.member.as_ref());
+    // Deny asks for the reason the member will read.
+    if let (Some(ReviewButton::Deny(appeal)), false) =
+        (parse_review_button(&id), who == Access::Member)
+    {
+        let input = CreateInputText::new(
+            InputTextStyle::Paragraph,
+            "Why is it denied? (the member reads this)",
+            "deny_reason",
+        )
+        .max_length(1_000)
+        .required(true);
+        let modal = CreateModal::new(format!("{DENY_FORM_PREFIX}{appeal}"), "Deny appeal")
+            .components(vec![CreateActionRow::InputText(input)]);
+        if let Err(e) = c
+            .create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
+            .await
+        {
+            tracing::warn!(error = %e, "could not open the deny form");
+        }
+        return;
+    }
     let service = service.clone();
     let work = async move {
         if who == Access::Member {
@@ -62,12 +89,10 @@ pub async fn on_component(service: &Arc<Moderation>, ctx: &Context, c: Component
         }
         match parse_review_button(&id) {
             Some(ReviewButton::Approve(appeal)) => {
-                return review(&service, appeal, user, AppealDecision::Accept).await
+                return review(&service, appeal, user, AppealDecision::Accept, None).await
             }
-            Some(ReviewButton::Deny(appeal)) => {
-                return review(&service, appeal, user, AppealDecision::Reject).await
-            }
-            None => {}
+            // Handled above for moderators.
+            Some(ReviewButton::Deny(_)) | None => {}
         }
         match parse_case_button(&id) {
             Some((true, case_id)) => {
@@ -133,21 +158,34 @@ pub async fn on_modal(service: &Arc<Moderation>, ctx: &Context, m: ModalInteract
     if super::manual::on_form(service, ctx, &m).await {
         return;
     }
+    if let Some(appeal) = id_after(&m.data.custom_id, DENY_FORM_PREFIX) {
+        let guild_id = m.guild_id.map_or(0, |g| g.get());
+        let who = access(service, guild_id, m.member.as_ref());
+        let reason = form_text(&m);
+        let reviewer = m.user.id.get();
+        let service = service.clone();
+        answer(&ctx.http, Target::Modal(&m), async move {
+            if who == Access::Member {
+                return "Only moderators can decide appeals.".to_string();
+            }
+            review(
+                &service,
+                appeal,
+                reviewer,
+                AppealDecision::Reject,
+                Some(&reason),
+            )
+            .await
+        })
+        .await;
+        return;
+    }
     let Some(case_id) = id_after(&m.data.custom_id, APPEAL_MODAL_PREFIX) else {
         let text = "This form is no longer handled.".to_string();
         answer(&ctx.http, Target::Modal(&m), async move { text }).await;
         return;
     };
-    let text: String = m
-        .data
-        .components
-        .iter()
-        .flat_map(|row| row.components.iter())
-        .find_map(|c| match c {
-            ActionRowComponent::InputText(t) => t.value.clone(),
-            _ => None,
-        })
-        .unwrap_or_default();
+    let text = form_text(&m);
     let user = m.user.id.get();
     let service = service.clone();
     answer(&ctx.http, Target::Modal(&m), async move {
@@ -165,17 +203,94 @@ pub async fn on_modal(service: &Arc<Moderation>, ctx: &Context, m: ModalInteract
     .await;
 }
 
+/// The first text input of a submitted form.
+fn form_text(m: &ModalInteraction) -> String {
+    m.data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            ActionRowComponent::InputText(t) => t.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// `/mod appeals`: the open appeals, oldest first, each with Approve and Deny.
+pub async fn queue(service: &Arc<Moderation>, ctx: &Context, c: &CommandInteraction) {
+    let guild_id = c.guild_id.map_or(0, |g| g.get());
+    if access(service, guild_id, c.member.as_deref()) == Access::Member {
+        let text = "You need Manage Messages or a moderator role to use /mod.".to_string();
+        answer(&ctx.http, Target::Command(c), async move { text }).await;
+        return;
+    }
+    let appeals = match service.open_appeals(guild_id).await {
+        Ok(a) => a,
+        Err(e) => {
+            let text = format!("Could not read the appeals: {e}");
+            answer(&ctx.http, Target::Command(c), async move { text }).await;
+            return;
+        }
+    };
+    // Discord allows 5 rows of buttons: the 5 oldest get theirs; the count says how many wait.
+    let shown = appeals.len().min(5);
+    let mut text = match appeals.len() {
+        0 => "No open appeals.".to_string(),
+        n => format!(
+            "{n} open appeal{} (oldest first):\n",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    let mut rows = Vec::new();
+    for (a, case) in appeals.iter().take(shown) {
+        let what = case.as_ref().map_or_else(
+            || "?".to_string(),
+            |c| format!("{} · {}", c.action, truncate(&c.reason, 80)),
+        );
+        text.push_str(&format!(
+            "**#{}** · case #{} ({what}) · <@{}> · filed <t:{}:R>\n> {}\n",
+            a.appeal_id,
+            a.case_no,
+            a.user_id,
+            a.created_at.timestamp(),
+            truncate(a.body.as_deref().unwrap_or("(redacted)"), 300).replace('\n', "\n> ")
+        ));
+        rows.push(CreateActionRow::Buttons(vec![
+            CreateButton::new(format!("{APPROVE_PREFIX}{}", a.appeal_id))
+                .label(format!("Approve #{}", a.appeal_id))
+                .style(serenity::all::ButtonStyle::Success),
+            CreateButton::new(format!("{DENY_PREFIX}{}", a.appeal_id))
+                .label(format!("Deny #{}", a.appeal_id))
+                .style(serenity::all::ButtonStyle::Danger),
+        ]));
+    }
+    if appeals.len() > shown {
+        text.push_str(&format!("…and {} more after these.", appeals.len() - shown));
+    }
+    let msg = CreateInteractionResponseMessage::new()
+        .content(crate::discord::limits::truncate_message(&text))
+        .components(rows)
+        .ephemeral(true);
+    if let Err(e) = c
+        .create_response(&ctx.http, CreateInteractionResponse::Message(msg))
+        .await
+    {
+        tracing::warn!(error = %e, "could not answer /mod appeals");
+    }
+}
+
 async fn review(
     service: &Moderation,
     appeal_id: i64,
     reviewer: u64,
     decision: AppealDecision,
+    reason: Option<&str>,
 ) -> String {
     let note = match decision {
         AppealDecision::Accept => "approved",
         AppealDecision::Reject => "denied",
     };
-    match service.decide_appeal(appeal_id, reviewer, decision).await {
+    match service.decide_appeal(appeal_id, reviewer, decision, reason).await {
         Ok(r) => match r.reversal_failed {
             Some(e) => format!(
                 "Appeal #{appeal_id} is approved, but reversing case #{} failed: {e}. Reverse it with /mod pardon.",

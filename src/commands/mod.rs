@@ -100,6 +100,10 @@ pub fn definitions() -> Vec<CreateCommand> {
                     .add_string_choice("off", "off"),
             ),
         );
+    let mod_cmd = mod_cmd.add_option(sub(
+        "appeals",
+        "Open appeals, oldest first, with Approve and Deny",
+    ));
     let mod_cmd = manual::subcommands()
         .into_iter()
         .fold(mod_cmd, |cmd, sub| cmd.add_option(sub))

@@ -110,6 +110,10 @@ pub async fn on_command(service: &Arc<Moderation>, ctx: &Context, c: CommandInte
         return;
     }
     if let Some(first) = c.data.options.first() {
+        if first.name == "appeals" {
+            super::appeals::queue(service, ctx, &c).await;
+            return;
+        }
         if super::manual::SUBCOMMANDS.contains(&first.name.as_str()) {
             if let CommandDataOptionValue::SubCommand(args) = &first.value {
                 let name = first.name.clone();

@@ -47,6 +47,19 @@ pub struct AppealReview {
 }
 
 impl Moderation {
+    /// A guild's open appeals, oldest first, each with its case.
+    pub async fn open_appeals(
+        &self,
+        guild_id: u64,
+    ) -> Result<Vec<(Appeal, Option<crate::domain::Case>)>, ServiceError> {
+        let mut out = Vec::new();
+        for a in self.storage.open_appeals(guild_id).await? {
+            let case = self.storage.case_by_id(a.case_id).await?;
+            out.push((a, case));
+        }
+        Ok(out)
+    }
+
     /// Checks that `user` may appeal case `case_id` now.
     pub async fn appeal_form(&self, case_id: i64, user: u64) -> Result<AppealForm, ServiceError> {
         let case = self.case_by_id(case_id).await?;
@@ -138,11 +151,13 @@ impl Moderation {
         appeal_id: i64,
         reviewer: u64,
         decision: AppealDecision,
+        reason: Option<&str>,
     ) -> Result<AppealReview, ServiceError> {
-        let note = match decision {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let note = reason.unwrap_or(match decision {
             AppealDecision::Accept => "approved",
             AppealDecision::Reject => "denied",
-        };
+        });
         let appeal = match self
             .storage
             .decide_appeal(appeal_id, reviewer, decision, note)
@@ -181,10 +196,14 @@ impl Moderation {
             }
             AppealDecision::Reject => {
                 self.metrics.appeals.with_label_values(&["rejected"]).inc();
-                format!(
+                let mut text = format!(
                     "Your appeal for case #{} in {guild_name} was reviewed and denied; the decision stands.",
                     appeal.case_no
-                )
+                );
+                if let Some(r) = reason {
+                    text.push_str(&format!("\nThe moderators' reason: {r}"));
+                }
+                text
             }
         };
         let uid = UserId::new(appeal.user_id.max(1));
@@ -192,6 +211,17 @@ impl Moderation {
             Ok(_) => true,
             Err(e) => {
                 tracing::info!(user = appeal.user_id, error = %e, "appeal decision not delivered by DM");
+                // A kicked or banned member shares no server with the bot: the decision is
+                // stored with the appeal and waits for them in the appeal portal.
+                if let Some(log) = self.guilds.target(appeal.guild_id).mod_log {
+                    let text = format!(
+                        "The decision on appeal #{appeal_id} (case #{}) could not be sent to <@{}> by DM; it is stored with the appeal and waits for them in the appeal portal.",
+                        appeal.case_no, appeal.user_id
+                    );
+                    self.executor
+                        .post(log, &crate::discord::rest::OutgoingMessage::text(text))
+                        .await;
+                }
                 false
             }
         };

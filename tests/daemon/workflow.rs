@@ -405,3 +405,90 @@ async fn a_timeout_set_and_cleared_in_discord_are_cases() {
     actions.sort_unstable();
     assert_eq!(actions, ["timeout", "untimeout"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_appeals_queue_lists_open_appeals_and_a_denial_carries_its_reason() {
+    let mut o = Options::default();
+    o.settings.moderator_roles = Some(vec![MOD_ROLE]);
+    let d = Daemon::start(o).await;
+    let member = Author::new(account_aged(Duration::from_secs(3 * 3600), 64), "member");
+    d.say(GENERAL, &member, "i will kill you, you stupid bitch");
+    d.eventually("case", || async {
+        (!d.cases().await.is_empty()).then_some(())
+    })
+    .await;
+    let appeal = d
+        .storage()
+        .create_appeal(GUILD, 1, member.id, "I was joking with a friend.")
+        .await
+        .expect("appeal");
+
+    let m = moderator();
+    let r = slash(&d, &m, MANAGE_MESSAGES, sub("appeals", json!([]))).await;
+    let data = callback_data(&r);
+    let listing = data["content"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        listing.contains(&format!("#{}", appeal.appeal_id))
+            && listing.contains("joking with a friend"),
+        "{listing}"
+    );
+    let deny = data["components"][0]["components"][1]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(deny, format!("appeal-deny:{}", appeal.appeal_id));
+
+    // Deny asks for the reason first.
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::button_click(
+            Some(GUILD),
+            GENERAL,
+            &m,
+            &deny,
+            crate::fake_discord::events::message(GUILD, GENERAL, d.message_id(), &m, "queue"),
+        ),
+    );
+    let form = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["type"] == 9
+        })
+        .await;
+    let form_id = callback_data(&form)["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::modal_submit(
+            Some(GUILD),
+            GENERAL,
+            &m,
+            &form_id,
+            &[("deny_reason", "Threats are never a joke here.")],
+        ),
+    );
+    // The member reads the decision with its reason.
+    d.request("POST", "/channels/*/messages", |r| {
+        body(r)["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("denied") && c.contains("Threats are never a joke here."))
+    })
+    .await;
+    let (status, note): (String, Option<String>) = d
+        .eventually("appeal decided", || async {
+            sqlx::query_as("SELECT status, review_note FROM appeals WHERE appeal_id = $1")
+                .bind(appeal.appeal_id)
+                .fetch_optional(d.storage().pool())
+                .await
+                .ok()
+                .flatten()
+                .filter(|(s, _): &(String, Option<String>)| s != "open")
+        })
+        .await;
+    assert_eq!(status, "rejected");
+    assert_eq!(note.as_deref(), Some("Threats are never a joke here."));
+    // The queue is empty now.
+    let r = slash(&d, &m, MANAGE_MESSAGES, sub("appeals", json!([]))).await;
+    assert!(text(&r).contains("No open appeals"), "{}", text(&r));
+}
