@@ -10,7 +10,7 @@ pub const EXIT_TAMPERED: u8 = 4;
 
 /// Verifies one guild's chain (or all) and prints the rows checked, or the first bad row.
 pub fn verify(path: Option<&Path>, guild: Option<u64>) -> ExitCode {
-    with_storage(path, |storage| async move {
+    with_storage(path, |storage, _| async move {
         match storage.verify_audit(guild).await {
             Ok(r) => {
                 println!(

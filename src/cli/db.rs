@@ -13,7 +13,7 @@ pub(crate) const EXIT_DB: u8 = 3;
 /// Runs `work` against the configured database and returns its exit code.
 pub(crate) fn with_storage<F, Fut>(path: Option<&Path>, work: F) -> ExitCode
 where
-    F: FnOnce(Storage) -> Fut,
+    F: FnOnce(Storage, crate::config::Config) -> Fut,
     Fut: Future<Output = ExitCode>,
 {
     let config = match super::load_config(path) {
@@ -30,7 +30,7 @@ where
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(async {
+    rt.block_on(async move {
         let storage = match Storage::connect(&config.database).await {
             Ok(s) => s,
             Err(e) => {
@@ -38,7 +38,7 @@ where
                 return ExitCode::from(EXIT_DB);
             }
         };
-        let code = work(storage.clone()).await;
+        let code = work(storage.clone(), config).await;
         storage.close().await;
         code
     })

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 /// Applies pending migrations and reports how many ran.
 pub fn run(path: Option<&Path>) -> ExitCode {
-    with_storage(path, |storage| async move {
+    with_storage(path, |storage, _| async move {
         match storage.migrate().await {
             Ok(r) => {
                 println!(

@@ -5,6 +5,7 @@ mod classify;
 mod config_cmd;
 mod db;
 mod evaluate;
+mod labels;
 mod migrate;
 mod privacy;
 mod run;
@@ -62,6 +63,22 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// The moderators' verdicts on automatic cases (Confirm, Reverse, approved appeals).
+    Labels {
+        /// What to do with them.
+        #[command(subcommand)]
+        action: LabelsAction,
+    },
+    /// Propose thresholds from the moderators' verdicts: the lowest warn threshold whose
+    /// reversal rate stays at or under the target, the others moved by as much.
+    Calibrate {
+        /// The guild.
+        #[arg(long, value_name = "ID")]
+        guild: u64,
+        /// Highest share of acted-on cases moderators may have reversed.
+        #[arg(long, default_value_t = 0.1, value_name = "R")]
+        max_reversal_rate: f64,
+    },
     /// Handle privacy requests.
     Privacy {
         /// What to do.
@@ -95,6 +112,21 @@ pub enum PrivacyAction {
     },
 }
 
+/// `labels` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabelsAction {
+    /// Write a guild's labelled cases as CSV (case_no, action, behaviour_score, label, text)
+    /// that `evaluate --text-column text --label-column label --positive confirmed` reads.
+    Export {
+        /// The guild.
+        #[arg(long, value_name = "ID")]
+        guild: u64,
+        /// Where to write (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
 /// `config` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
@@ -120,6 +152,13 @@ pub fn main() -> ExitCode {
         Command::Privacy {
             action: PrivacyAction::Forget { user, guild },
         } => privacy::forget(cli.config.as_deref(), user, guild),
+        Command::Labels {
+            action: LabelsAction::Export { guild, output },
+        } => labels::export(cli.config.as_deref(), guild, output.as_deref()),
+        Command::Calibrate {
+            guild,
+            max_reversal_rate,
+        } => labels::calibrate(cli.config.as_deref(), guild, max_reversal_rate),
         Command::Run => run::run(cli.config.as_deref()),
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 /// Forgets a user and prints what was removed.
 pub fn forget(path: Option<&Path>, user: u64, guild: Option<u64>) -> ExitCode {
-    with_storage(path, |storage| async move {
+    with_storage(path, |storage, _| async move {
         // Run from the command line by the operator: the actor is recorded as the bot (None).
         match storage.forget_user(user, guild, None).await {
             Ok(r) => {

@@ -13,6 +13,7 @@ pub mod appeals;
 pub mod manual;
 pub mod moderator;
 pub mod reply;
+pub mod tuning;
 
 use crate::moderation::{Access, Moderation};
 use serenity::all::{
@@ -72,6 +73,17 @@ pub fn definitions() -> Vec<CreateCommand> {
                 "This server's settings",
             )
             .add_sub_option(sub("show", "Show the effective settings"))
+            .add_sub_option(
+                sub(
+                    "suggest",
+                    "Thresholds suggested by the moderators' Confirm and Reverse clicks",
+                )
+                .add_sub_option(CreateCommandOption::new(
+                    CommandOptionType::String,
+                    "max_reversal_rate",
+                    "Highest share of actions reversed, e.g. 10% (default)",
+                )),
+            )
             .add_sub_option(
                 sub("set", "Change a setting (administrators)")
                     .add_sub_option(

@@ -110,6 +110,18 @@ pub async fn on_command(service: &Arc<Moderation>, ctx: &Context, c: CommandInte
         return;
     }
     if let Some(first) = c.data.options.first() {
+        if let (true, CommandDataOptionValue::SubCommandGroup(inner)) =
+            (first.name == "config", &first.value)
+        {
+            if let Some(suggest) = inner.iter().find(|o| o.name == "suggest") {
+                let args = match &suggest.value {
+                    CommandDataOptionValue::SubCommand(a) => a.clone(),
+                    _ => Vec::new(),
+                };
+                super::tuning::suggest(service, ctx, &c, &args).await;
+                return;
+            }
+        }
         if first.name == "appeals" {
             super::appeals::queue(service, ctx, &c).await;
             return;

@@ -103,6 +103,9 @@ pub struct NewCase {
     /// or executed. `None` for moderators' actions.
     #[serde(default)]
     pub key: Option<String>,
+    /// The behaviour score an automatic action was decided at (the tuning loop's input).
+    #[serde(default)]
+    pub behaviour_score: Option<f64>,
 }
 
 /// A stored case.
@@ -148,4 +151,8 @@ pub struct Case {
     pub redacted: bool,
     /// Idempotency key of an automatic action.
     pub key: Option<String>,
+    /// The behaviour score an automatic action was decided at.
+    pub behaviour_score: Option<f64>,
+    /// The moderators' verdict: confirmed, or reversed (by a moderator or an approved appeal).
+    pub label: Option<String>,
 }

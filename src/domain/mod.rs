@@ -5,6 +5,7 @@
 //! service changes them.
 
 pub mod appeals;
+pub mod calibration;
 pub mod cases;
 pub mod hierarchy;
 pub mod notices;

@@ -218,6 +218,7 @@ impl IncidentResponder {
                 dry_run: false,
                 key: Some(format!("incident:{incident_id}:{user}")),
                 ban_delete: None,
+                behaviour_score: None,
             };
             if let Err(e) = self.executor.act(&req, guild).await {
                 tracing::error!(guild = guild_id, user, error = %e, "incident timeout not recorded");

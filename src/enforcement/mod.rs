@@ -214,6 +214,7 @@ impl Executor {
             },
             error_note: None,
             key: Some(key.clone()),
+            behaviour_score: req.behaviour_score,
         };
         let case = match self.records.case(&new, &self.process).await? {
             Recorded::Stored { case_id, case_no } => CaseHandle {

@@ -222,6 +222,7 @@ mod tests {
             dry_run: false,
             key: None,
             ban_delete: None,
+            behaviour_score: None,
         }
     }
 

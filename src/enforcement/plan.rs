@@ -41,6 +41,8 @@ pub struct ActRequest {
     pub dry_run: bool,
     /// Messages deleted with a ban (a moderator's choice); `None`: the configured window.
     pub ban_delete: Option<Duration>,
+    /// The behaviour score an automatic action was decided at.
+    pub behaviour_score: Option<f64>,
     /// Idempotency key: one case per message and decision (`msg:{message}:{action}`), per
     /// incident participant (`incident:{id}:{user}`). `None` (a moderator's action) gets a
     /// unique one.
@@ -243,6 +245,7 @@ mod tests {
             dry_run: false,
             key: None,
             ban_delete: None,
+            behaviour_score: None,
         }
     }
 

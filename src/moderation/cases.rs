@@ -2,9 +2,24 @@
 
 use super::{Moderation, ServiceError};
 use crate::behaviour::MemberStanding;
-use crate::domain::Case;
+use crate::domain::{calibration, Case};
 use crate::enforcement::EnforcementError;
 use crate::storage::{AuditEvent, MemberHistory, StorageError};
+
+/// What the moderators' verdicts suggest for a guild's thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// Labelled cases used.
+    pub labelled: usize,
+    /// Every candidate warn threshold, lowest first.
+    pub candidates: Vec<calibration::Candidate>,
+    /// The chosen candidate (`None`: no threshold meets the target).
+    pub proposal: Option<calibration::Candidate>,
+    /// Thresholds now: warn, timeout, kick, ban.
+    pub current: [f64; 4],
+    /// Proposed thresholds.
+    pub proposed: Option<[f64; 4]>,
+}
 
 /// A case that was reversed, and whether its strike was lifted from the member's standing.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +102,13 @@ impl Moderation {
             }
             Err(e) => return Err(e.into()),
         };
+        if let Err(e) = self
+            .storage
+            .set_case_label(case.case_id, "reversed", by)
+            .await
+        {
+            tracing::warn!(guild = guild_id, case_no, error = %e, "reversal not kept as a label");
+        }
         let mut strike_lifted = false;
         if case.actor_id.is_none() && !case.dry_run {
             match self
@@ -130,6 +152,31 @@ impl Moderation {
                 payload: serde_json::json!({ "case_no": case.case_no }),
             })
             .await?;
+        self.storage
+            .set_case_label(case.case_id, "confirmed", by)
+            .await?;
         Ok(case)
+    }
+
+    /// Thresholds the moderators' verdicts suggest: every candidate warn threshold over the
+    /// guild's labelled cases, the lowest one keeping the reversal rate at or under
+    /// `max_reversal_rate`, and the four thresholds moved by as much.
+    pub async fn suggest_thresholds(
+        &self,
+        guild_id: u64,
+        max_reversal_rate: f64,
+    ) -> Result<Suggestion, ServiceError> {
+        let labelled = self.storage.labelled_scores(guild_id).await?;
+        let (_, cfg) = self.effective_settings(guild_id);
+        let t = cfg.thresholds;
+        let current = [t.warn, t.timeout, t.kick, t.ban];
+        let proposal = calibration::propose(&labelled, max_reversal_rate);
+        Ok(Suggestion {
+            labelled: labelled.len(),
+            candidates: calibration::candidates(&labelled),
+            proposal,
+            current,
+            proposed: proposal.map(|p| calibration::shifted(current, p.threshold)),
+        })
     }
 }

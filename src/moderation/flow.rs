@@ -163,6 +163,7 @@ impl Moderation {
             // One case per message and decision: an edit that escalates is a new decision.
             key: Some(format!("msg:{}:{}", ev.message_id, action.as_str())),
             ban_delete: None,
+            behaviour_score: Some(outcome.behaviour.score),
         };
         let target = self.guilds.target(ev.guild_id);
         match self.executor.act(&req, &target).await {

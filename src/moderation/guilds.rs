@@ -209,10 +209,30 @@ impl Moderation {
         key: &str,
         value: &str,
     ) -> Result<SettingChange, ServiceError> {
+        let version = self
+            .set_settings(guild_id, actor, &[(key.to_string(), value.to_string())])
+            .await?;
+        Ok(SettingChange {
+            key: key.to_string(),
+            value: value.to_string(),
+            version,
+        })
+    }
+
+    /// Changes several settings at once (validated together, one version, one audit row):
+    /// e.g. all four thresholds, which must stay ordered. Returns the new version.
+    pub async fn set_settings(
+        &self,
+        guild_id: u64,
+        actor: u64,
+        changes: &[(String, String)],
+    ) -> Result<i64, ServiceError> {
         // Start from what is stored, not from this process's cache: the guild may be served by
         // another process, and a stale copy would undo its changes.
         let (mut settings, _) = self.storage.guild_settings(guild_id).await?;
-        setting_keys::apply(&mut settings, key, value).map_err(ServiceError::Invalid)?;
+        for (key, value) in changes {
+            setting_keys::apply(&mut settings, key, value).map_err(ServiceError::Invalid)?;
+        }
         let cfg = self.cfg();
         let version = match self
             .storage
@@ -234,11 +254,7 @@ impl Moderation {
         self.guilds
             .install(&self.pipeline, &cfg, guild_id, None, settings, version);
         self.announce_settings(guild_id, version).await;
-        Ok(SettingChange {
-            key: key.to_string(),
-            value: value.to_string(),
-            version,
-        })
+        Ok(version)
     }
 
     async fn announce_settings(&self, guild_id: u64, version: i64) {

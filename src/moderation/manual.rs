@@ -130,6 +130,7 @@ impl Moderation {
             // A moderator's explicit action is carried out even in dry-run.
             dry_run: false,
             ban_delete: r.delete_messages,
+            behaviour_score: None,
             key: None,
         };
         let target = self.guilds.target(r.guild_id);
@@ -176,6 +177,7 @@ impl Moderation {
             status: CaseStatus::Applied,
             error_note: None,
             key: Some(format!("audit:{}", ext.entry_id)),
+            behaviour_score: None,
         };
         let recorded = self
             .records
@@ -208,6 +210,7 @@ impl Moderation {
                 actor_id: Some(ext.moderator),
                 dry_run: false,
                 ban_delete: None,
+                behaviour_score: None,
                 key: new.key.clone(),
             };
             let post = crate::enforcement::modlog::case_post(

@@ -47,7 +47,7 @@ pub struct MemberHistory {
     pub messages: Vec<StoredMessage>,
 }
 
-pub(crate) const CASE_COLUMNS: &str = "case_id, guild_id, case_no, user_id, action, reason, scores, message_id, message_excerpt, actor_id, created_at, expires_at, reversed_by, reversed_at, reversed_reason, dry_run, status, error_note, redacted_at, action_key";
+pub(crate) const CASE_COLUMNS: &str = "case_id, guild_id, case_no, user_id, action, reason, scores, message_id, message_excerpt, actor_id, created_at, expires_at, reversed_by, reversed_at, reversed_reason, dry_run, status, error_note, redacted_at, action_key, behaviour_score, label";
 
 pub(crate) fn case_from_row(r: &sqlx::postgres::PgRow) -> Result<Case, StorageError> {
     let action: String = r.try_get("action")?;
@@ -76,6 +76,8 @@ pub(crate) fn case_from_row(r: &sqlx::postgres::PgRow) -> Result<Case, StorageEr
         error_note: r.try_get("error_note")?,
         redacted: redacted_at.is_some(),
         key: r.try_get("action_key")?,
+        behaviour_score: r.try_get("behaviour_score")?,
+        label: r.try_get("label")?,
     })
 }
 
@@ -140,8 +142,8 @@ impl Storage {
         let case_id: i64 = sqlx::query_scalar(
             "INSERT INTO moderation_cases (guild_id, case_no, user_id, action, reason, scores, message_id,
                  message_excerpt, actor_id, expires_at, dry_run, status, error_note, action_key,
-                 recorded_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, COALESCE($16, now()))
+                 recorded_by, created_at, behaviour_score)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, COALESCE($16, now()), $17)
              RETURNING case_id",
         )
         .bind(db_id(case.guild_id))
@@ -160,6 +162,7 @@ impl Storage {
         .bind(&case.key)
         .bind(recorded_by)
         .bind(at)
+        .bind(case.behaviour_score)
         .fetch_one(&mut *tx)
         .await?;
         append_at(
@@ -309,6 +312,55 @@ impl Storage {
         .await?;
         tx.commit().await?;
         Ok(case)
+    }
+
+    /// Records the moderators' verdict on a case (`confirmed` or `reversed`); the latest wins.
+    pub async fn set_case_label(
+        &self,
+        case_id: i64,
+        label: &str,
+        by: u64,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE moderation_cases SET label = $2, labelled_by = $3, labelled_at = now() WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .bind(label)
+        .bind(db_id(by))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A guild's labelled automatic cases, oldest first: the tuning loop's data.
+    pub async fn labelled_cases(&self, guild_id: u64) -> Result<Vec<Case>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM moderation_cases
+             WHERE guild_id = $1 AND label IS NOT NULL AND actor_id IS NULL ORDER BY case_id"
+        ))
+        .bind(db_id(guild_id))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_from_row).collect()
+    }
+
+    /// The labelled automatic cases of a guild that carry their behaviour score, for
+    /// [`crate::domain::calibration`].
+    pub async fn labelled_scores(
+        &self,
+        guild_id: u64,
+    ) -> Result<Vec<crate::domain::calibration::Labelled>, StorageError> {
+        Ok(self
+            .labelled_cases(guild_id)
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                Some(crate::domain::calibration::Labelled {
+                    score: c.behaviour_score?,
+                    confirmed: c.label.as_deref() == Some("confirmed"),
+                })
+            })
+            .collect())
     }
 
     /// A case by its idempotency key.

@@ -492,3 +492,128 @@ async fn the_appeals_queue_lists_open_appeals_and_a_denial_carries_its_reason() 
     let r = slash(&d, &m, MANAGE_MESSAGES, sub("appeals", json!([]))).await;
     assert!(text(&r).contains("No open appeals"), "{}", text(&r));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirm_clicks_become_labels_and_suggested_thresholds_apply_in_one_click() {
+    let mut o = Options::default();
+    o.settings.moderator_roles = Some(vec![MOD_ROLE]);
+    let d = Daemon::start(o).await;
+    let m = moderator();
+
+    // A Confirm click on the mod log labels the case.
+    let member = Author::new(account_aged(Duration::from_secs(3 * 3600), 65), "member");
+    d.say(GENERAL, &member, "i will kill you, you stupid bitch");
+    let post = d
+        .request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
+            body(r)["components"].to_string().contains("case-confirm:")
+        })
+        .await;
+    let confirm = body(&post)["components"][0]["components"]
+        .as_array()
+        .and_then(|b| {
+            b.iter()
+                .filter_map(|b| b["custom_id"].as_str())
+                .find(|id| id.starts_with("case-confirm:"))
+                .map(str::to_owned)
+        })
+        .expect("Confirm button");
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::button_click(
+            Some(GUILD),
+            MOD_LOG,
+            &m,
+            &confirm,
+            crate::fake_discord::events::message(GUILD, MOD_LOG, d.message_id(), &m, "case"),
+        ),
+    );
+    let label: String = d
+        .eventually("label stored", || async {
+            sqlx::query_scalar("SELECT label FROM moderation_cases WHERE case_no = 1")
+                .fetch_optional(d.storage().pool())
+                .await
+                .ok()
+                .flatten()
+                .flatten()
+        })
+        .await;
+    assert_eq!(label, "confirmed");
+
+    // Seeded verdicts: low scores were mostly reversed.
+    for i in 0..30u64 {
+        let score = 0.60 + i as f64 * 0.01;
+        let reversed = score < 0.70 && i % 3 != 0;
+        let case = usmca_bot::domain::NewCase {
+            guild_id: GUILD,
+            user_id: 5_000 + i,
+            action: usmca_bot::domain::CaseAction::Warn,
+            reason: "automatic".into(),
+            scores: json!({}),
+            message_id: None,
+            message_excerpt: None,
+            actor_id: None,
+            expires_at: None,
+            dry_run: false,
+            status: usmca_bot::domain::CaseStatus::Applied,
+            error_note: None,
+            key: None,
+            behaviour_score: Some(score),
+        };
+        let r = d
+            .storage()
+            .record_case_keyed(&case, None, None)
+            .await
+            .expect("case");
+        d.storage()
+            .set_case_label(
+                r.case_id,
+                if reversed { "reversed" } else { "confirmed" },
+                m.id,
+            )
+            .await
+            .expect("label");
+    }
+    let admin = Author::new(600_000_000_000_000_557, "admin");
+    let r = slash(
+        &d,
+        &admin,
+        ADMINISTRATOR,
+        json!([{"name": "config", "type": 2, "options": [
+            {"name": "suggest", "type": 1, "options": [
+                {"name": "max_reversal_rate", "type": 3, "value": "10%"}]}]}]),
+    )
+    .await;
+    let data = callback_data(&r);
+    let shown = data["content"].as_str().unwrap_or_default().to_owned();
+    assert!(shown.contains("Suggested: warn"), "{shown}");
+    let apply = data["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(apply.starts_with("tune-apply:"), "{apply}");
+    let warn: f64 = apply["tune-apply:".len()..]
+        .split(':')
+        .next()
+        .and_then(|w| w.parse().ok())
+        .expect("warn in the button");
+
+    // One click by an administrator applies it.
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::button_click_with(
+            GUILD,
+            GENERAL,
+            &admin,
+            ADMINISTRATOR,
+            &apply,
+            crate::fake_discord::events::message(GUILD, GENERAL, d.message_id(), &admin, "suggest"),
+        ),
+    );
+    let stored = d
+        .eventually("thresholds stored", || async {
+            let (s, _) = d.storage().guild_settings(GUILD).await.ok()?;
+            s.thresholds.and_then(|t| t.warn)
+        })
+        .await;
+    assert!((stored - warn).abs() < 1e-9, "{stored} vs {warn}");
+}

@@ -16,6 +16,7 @@ mod privacy;
 mod resilient;
 mod scan_state;
 mod settings;
+mod tuning;
 mod windows;
 mod writer;
 
@@ -48,5 +49,6 @@ pub fn warn_case(guild: u64, user: u64, reason: &str) -> NewCase {
         status: CaseStatus::Applied,
         error_note: None,
         key: None,
+        behaviour_score: None,
     }
 }

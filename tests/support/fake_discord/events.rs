@@ -350,6 +350,27 @@ pub fn button_click(
     v
 }
 
+/// [`button_click`] by a member with `permissions` (e.g. an administrator's click).
+pub fn button_click_with(
+    guild_id: u64,
+    channel_id: u64,
+    author: &Author,
+    permissions: u64,
+    custom_id: &str,
+    message: Value,
+) -> Value {
+    let mut v = interaction(
+        3,
+        Some(guild_id),
+        channel_id,
+        author,
+        permissions,
+        json!({"custom_id": custom_id, "component_type": 2}),
+    );
+    v["message"] = message;
+    v
+}
+
 /// INTERACTION_CREATE for a modal submit with text inputs `(custom_id, value)`.
 pub fn modal_submit(
     guild_id: Option<u64>,
