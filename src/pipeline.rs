@@ -424,6 +424,13 @@ impl Pipeline {
         Ok(())
     }
 
+    /// A member's standing as this process holds it (loaded from the store if needed).
+    pub async fn member_standing(&self, guild_id: u64, user_id: u64) -> Option<MemberStanding> {
+        let key = (guild_id, user_id);
+        self.ensure_loaded(key).await;
+        self.book.get(key)
+    }
+
     /// The timeout the ladder gives this member next (their active timeouts counted).
     pub async fn next_timeout(&self, guild_id: u64, user_id: u64) -> std::time::Duration {
         let key = (guild_id, user_id);

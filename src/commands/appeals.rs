@@ -38,7 +38,10 @@ pub async fn on_component(service: &Arc<Moderation>, ctx: &Context, c: Component
         answer(&ctx.http, Target::Component(&c), async move { text }).await;
         return;
     }
-    if super::manual::on_button(ctx, &c).await || super::tuning::on_button(service, ctx, &c).await {
+    if super::manual::on_button(ctx, &c).await
+        || super::tuning::on_button(service, ctx, &c).await
+        || super::history::on_button(service, ctx, &c).await
+    {
         return;
     }
     match AppealRef::parse(&id) {

@@ -91,7 +91,8 @@ pub fn subcommands() -> Vec<CreateCommandOption> {
             .add_sub_option(
                 CreateCommandOption::new(CommandOptionType::Integer, "case", "Case number")
                     .required(true)
-                    .min_int_value(1),
+                    .min_int_value(1)
+                    .set_autocomplete(true),
             )
             .add_sub_option(
                 CreateCommandOption::new(CommandOptionType::String, "text", "The new reason")

@@ -10,6 +10,8 @@
 //! [`Moderation`] service and renders its answer.
 
 pub mod appeals;
+pub mod autocomplete;
+pub mod history;
 pub mod manual;
 pub mod moderator;
 pub mod reply;
@@ -47,7 +49,8 @@ pub fn definitions() -> Vec<CreateCommand> {
             sub("case", "Show one case").add_sub_option(
                 CreateCommandOption::new(CommandOptionType::Integer, "number", "Case number")
                     .required(true)
-                    .min_int_value(1),
+                    .min_int_value(1)
+                    .set_autocomplete(true),
             ),
         )
         .add_option(
@@ -58,7 +61,8 @@ pub fn definitions() -> Vec<CreateCommand> {
             .add_sub_option(
                 CreateCommandOption::new(CommandOptionType::Integer, "case", "Case number")
                     .required(true)
-                    .min_int_value(1),
+                    .min_int_value(1)
+                    .set_autocomplete(true),
             )
             .add_sub_option(CreateCommandOption::new(
                 CommandOptionType::String,
@@ -92,7 +96,8 @@ pub fn definitions() -> Vec<CreateCommand> {
                             "key",
                             "e.g. thresholds.timeout, mod_log_channel, dry_run",
                         )
-                        .required(true),
+                        .required(true)
+                        .set_autocomplete(true),
                     )
                     .add_sub_option(
                         CreateCommandOption::new(
@@ -180,6 +185,7 @@ pub async fn dispatch(service: &Arc<Moderation>, ctx: &Context, interaction: Int
         Interaction::Command(c) => moderator::on_command(service, ctx, c).await,
         Interaction::Component(c) => appeals::on_component(service, ctx, c).await,
         Interaction::Modal(m) => appeals::on_modal(service, ctx, m).await,
+        Interaction::Autocomplete(a) => autocomplete::respond(service, ctx, a).await,
         _ => {}
     }
 }

@@ -122,6 +122,14 @@ pub async fn on_command(service: &Arc<Moderation>, ctx: &Context, c: CommandInte
                 return;
             }
         }
+        if let ("history", CommandDataOptionValue::SubCommand(args)) =
+            (first.name.as_str(), &first.value)
+        {
+            if let Some(member) = super::opt_user(args, "user") {
+                super::history::show(service, ctx, &c, member).await;
+                return;
+            }
+        }
         if first.name == "appeals" {
             super::appeals::queue(service, ctx, &c).await;
             return;
@@ -317,47 +325,10 @@ fn render_status(s: &StatusSummary) -> String {
 }
 
 async fn history(service: &Moderation, guild_id: u64, member: u64) -> String {
-    let h = match service.member_history(guild_id, member, 10).await {
-        Ok(h) => h,
-        Err(e) => return format!("Could not read the history of <@{member}>: {e}"),
-    };
-    let mut out = format!("History of <@{member}>\n");
-    if let Some(m) = &h.member {
-        let _ = writeln!(
-            out,
-            "Joined {} · account created {} · {} messages seen",
-            m.joined_at
-                .map_or_else(|| "unknown".into(), |t| t.format("%Y-%m-%d").to_string()),
-            m.account_created_at.format("%Y-%m-%d"),
-            m.message_count
-        );
+    match service.member_record(guild_id, member, 0).await {
+        Ok(r) => super::history::render(member, &r).0,
+        Err(e) => format!("Could not read the history of <@{member}>: {e}"),
     }
-    if h.cases.is_empty() {
-        out.push_str("No cases.\n");
-    }
-    for c in &h.cases {
-        let _ = writeln!(out, "{}", case_line(c));
-    }
-    let flagged: Vec<_> = h.messages.iter().filter(|m| m.decision != "none").collect();
-    let _ = writeln!(
-        out,
-        "{} recent messages stored, {} acted on.",
-        h.messages.len(),
-        flagged.len()
-    );
-    out
-}
-
-fn case_line(c: &Case) -> String {
-    format!(
-        "#{} {} · {} · {}{} · {}",
-        c.case_no,
-        c.action,
-        c.created_at.format("%Y-%m-%d %H:%M"),
-        c.status,
-        if c.dry_run { " (dry run)" } else { "" },
-        crate::discord::limits::truncate(&c.reason, 120)
-    )
 }
 
 fn describe_case(c: &Case) -> String {

@@ -21,6 +21,39 @@ pub struct Suggestion {
     pub proposed: Option<[f64; 4]>,
 }
 
+/// A strike on a member's standing now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StrikeNow {
+    /// When it was added.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Its points then.
+    pub points: f64,
+    /// Its points now (halved every `enforcement.strike_half_life`).
+    pub now: f64,
+    /// When it stops weighing (under a tenth of a point).
+    pub fades_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One page of a member's record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    /// The member row, this page's cases and the recent messages.
+    pub history: MemberHistory,
+    /// Cases in all.
+    pub total_cases: i64,
+    /// This page (0-based) and how many there are.
+    pub page: i64,
+    /// Pages.
+    pub pages: i64,
+    /// Active strikes, newest first.
+    pub strikes: Vec<StrikeNow>,
+    /// Their points now, together.
+    pub strike_points: f64,
+}
+
+/// Cases per page of `/mod history`.
+pub const HISTORY_PAGE: i64 = 5;
+
 /// A case that was reversed, and whether its strike was lifted from the member's standing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reversed {
@@ -65,6 +98,67 @@ impl Moderation {
             .storage
             .member_history(guild_id, user_id, limit)
             .await?)
+    }
+
+    /// One page of a member's record: cases (newest first), active strikes and when each fades,
+    /// recent messages.
+    pub async fn member_record(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        page: i64,
+    ) -> Result<MemberRecord, ServiceError> {
+        let (cases, total) = self
+            .storage
+            .member_cases_page(guild_id, user_id, page.max(0) * HISTORY_PAGE, HISTORY_PAGE)
+            .await?;
+        let mut history = self.storage.member_history(guild_id, user_id, 10).await?;
+        history.cases = cases;
+        let half_life = self.pipeline.policy_for(guild_id).strike_half_life_ms;
+        let now = chrono::Utc::now();
+        let now_ms = now.timestamp_millis();
+        let standing = self
+            .pipeline
+            .member_standing(guild_id, user_id)
+            .await
+            .or(self.storage.standing(guild_id, user_id).await?);
+        let mut strikes: Vec<StrikeNow> = standing
+            .map(|st| st.strikes.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|s| {
+                let at = chrono::DateTime::from_timestamp_millis(s.at_ms)?;
+                let now_points = s.points * crate::behaviour::decay(now_ms - s.at_ms, half_life);
+                // points * 2^(-t/h) = 0.1  =>  t = h * log2(points / 0.1)
+                let fade_ms = (half_life as f64 * (s.points / 0.1).log2()).max(0.0) as i64;
+                Some(StrikeNow {
+                    at,
+                    points: s.points,
+                    now: now_points,
+                    fades_at: at + chrono::Duration::milliseconds(fade_ms),
+                })
+            })
+            .filter(|s| s.now >= 0.1)
+            .collect();
+        strikes.sort_by(|a, b| b.at.cmp(&a.at));
+        let strike_points = strikes.iter().map(|s| s.now).sum();
+        Ok(MemberRecord {
+            history,
+            total_cases: total,
+            page: page.max(0),
+            pages: ((total + HISTORY_PAGE - 1) / HISTORY_PAGE).max(1),
+            strikes,
+            strike_points,
+        })
+    }
+
+    /// A guild's most recent cases as (number, action, member), newest first.
+    pub async fn recent_cases(
+        &self,
+        guild_id: u64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, u64)>, ServiceError> {
+        Ok(self.storage.recent_case_numbers(guild_id, limit).await?)
     }
 
     /// A member's stored standing (strikes, decayed toxicity), if any.

@@ -23,7 +23,7 @@ mod status;
 
 pub use access::Access;
 pub use appeals::{AppealForm, AppealReview, FiledAppeal};
-pub use cases::{Reversed, Suggestion};
+pub use cases::{MemberRecord, Reversed, StrikeNow, Suggestion, HISTORY_PAGE};
 pub use guilds::{GuildInfo, GuildView, SettingChange};
 pub use manual::{ExternalAction, ManualOutcome, ManualRequest};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};

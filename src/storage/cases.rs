@@ -448,6 +448,58 @@ impl Storage {
         })
     }
 
+    /// One page of a member's cases, newest first, with how many they have in all.
+    pub async fn member_cases_page(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Case>, i64), StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM moderation_cases
+             WHERE guild_id = $1 AND user_id = $2 ORDER BY created_at DESC, case_no DESC
+             OFFSET $3 LIMIT $4"
+        ))
+        .bind(db_id(guild_id))
+        .bind(db_id(user_id))
+        .bind(offset.max(0))
+        .bind(limit.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM moderation_cases WHERE guild_id = $1 AND user_id = $2",
+        )
+        .bind(db_id(guild_id))
+        .bind(db_id(user_id))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            rows.iter().map(case_from_row).collect::<Result<_, _>>()?,
+            total,
+        ))
+    }
+
+    /// A guild's most recent case numbers (for autocompletion), newest first.
+    pub async fn recent_case_numbers(
+        &self,
+        guild_id: u64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, u64)>, StorageError> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT case_no, action, user_id FROM moderation_cases WHERE guild_id = $1
+             ORDER BY case_no DESC LIMIT $2",
+        )
+        .bind(db_id(guild_id))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(n, a, u)| (n, a, from_db_id(u)))
+            .collect())
+    }
+
     /// Reverses a case (unban/untimeout is the caller's Discord call), audited in the same
     /// transaction. Fails with `Conflict` when it was already reversed.
     pub async fn reverse_case(

@@ -617,3 +617,126 @@ async fn confirm_clicks_become_labels_and_suggested_thresholds_apply_in_one_clic
         .await;
     assert!((stored - warn).abs() < 1e-9, "{stored} vs {warn}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_pages_with_buttons_shows_strikes_and_options_autocomplete() {
+    let (mut o, member, _) = options();
+    o.settings.moderator_roles = Some(vec![MOD_ROLE]);
+    let d = Daemon::start(o).await;
+    let m = moderator();
+    // A strike from a moderator's timeout, then six notes: seven cases, two pages.
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "timeout",
+            json!([{"name": "member", "type": 6, "value": member.id.to_string()}]),
+        ),
+    )
+    .await;
+    assert!(text(&r).contains("case #1"), "{}", text(&r));
+    for i in 0..6 {
+        slash(
+            &d,
+            &m,
+            MANAGE_MESSAGES,
+            sub(
+                "note",
+                json!([
+                {"name": "member", "type": 6, "value": member.id.to_string()},
+                {"name": "text", "type": 3, "value": format!("note {i}")}]),
+            ),
+        )
+        .await;
+    }
+    let r = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        sub(
+            "history",
+            json!([{"name": "user", "type": 6, "value": member.id.to_string()}]),
+        ),
+    )
+    .await;
+    let data = callback_data(&r);
+    let page = data["content"].as_str().unwrap_or_default().to_owned();
+    assert!(page.contains("7 in all, page 1 of 2"), "{page}");
+    assert!(
+        page.contains("Active strike points: 2.0") && page.contains("fades <t:"),
+        "{page}"
+    );
+    let older = data["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(older, format!("history:{}:1", member.id));
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::button_click(
+            Some(GUILD),
+            GENERAL,
+            &m,
+            &older,
+            crate::fake_discord::events::message(GUILD, GENERAL, d.message_id(), &m, "history"),
+        ),
+    );
+    let next = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["type"] == 7
+        })
+        .await;
+    let page2 = callback_data(&next)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        page2.contains("page 2 of 2") && page2.contains("#1 timeout"),
+        "{page2}"
+    );
+
+    // Autocomplete: setting keys and case numbers.
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::autocomplete(
+            GUILD,
+            GENERAL,
+            &m,
+            MANAGE_MESSAGES,
+            "mod",
+            json!([{"name": "config", "type": 2, "options": [{"name": "set", "type": 1, "options": [
+                {"name": "key", "type": 3, "value": "thresh", "focused": true}]}]}]),
+        ),
+    );
+    let keys = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["type"] == 8
+        })
+        .await;
+    let choices = body(&keys)["data"]["choices"].to_string();
+    assert!(
+        choices.contains("thresholds.warn") && !choices.contains("dry_run"),
+        "{choices}"
+    );
+    d.fake.clear_requests();
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::autocomplete(
+            GUILD,
+            GENERAL,
+            &m,
+            MANAGE_MESSAGES,
+            "mod",
+            json!([{"name": "case", "type": 1, "options": [
+                {"name": "number", "type": 4, "value": "", "focused": true}]}]),
+        ),
+    );
+    let cases = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["type"] == 8
+        })
+        .await;
+    let choices = &body(&cases)["data"]["choices"];
+    assert_eq!(choices[0]["value"], 7, "newest first: {choices}");
+}

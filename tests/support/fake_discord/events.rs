@@ -313,6 +313,21 @@ pub fn slash_command(
     interaction(2, Some(guild_id), channel_id, author, permissions, data)
 }
 
+/// INTERACTION_CREATE for an autocomplete request of slash command `name` (one option in
+/// `options` carries `"focused": true`).
+pub fn autocomplete(
+    guild_id: u64,
+    channel_id: u64,
+    author: &Author,
+    permissions: u64,
+    name: &str,
+    options: Value,
+) -> Value {
+    let data = json!({"id": "1300000000000000001", "name": name, "type": 1, "options": options,
+                      "guild_id": guild_id.to_string()});
+    interaction(4, Some(guild_id), channel_id, author, permissions, data)
+}
+
 /// INTERACTION_CREATE for a message context-menu command `name` on `target` (a [`message`]).
 pub fn message_command(
     guild_id: u64,
