@@ -140,7 +140,7 @@ impl Moderation {
             })
             .filter(|s| s.now >= 0.1)
             .collect();
-        strikes.sort_by(|a, b| b.at.cmp(&a.at));
+        strikes.sort_by_key(|s| std::cmp::Reverse(s.at));
         let strike_points = strikes.iter().map(|s| s.now).sum();
         Ok(MemberRecord {
             history,
