@@ -14,6 +14,7 @@ pub mod autocomplete;
 pub mod history;
 pub mod manual;
 pub mod moderator;
+pub mod raid;
 pub mod reply;
 pub mod tuning;
 
@@ -117,7 +118,7 @@ pub fn definitions() -> Vec<CreateCommand> {
                     .add_string_choice("off", "off"),
             ),
         );
-    let mod_cmd = mod_cmd.add_option(sub(
+    let mod_cmd = mod_cmd.add_option(raid::group()).add_option(sub(
         "appeals",
         "Open appeals, oldest first, with Approve and Deny",
     ));

@@ -130,6 +130,12 @@ pub async fn on_command(service: &Arc<Moderation>, ctx: &Context, c: CommandInte
                 return;
             }
         }
+        if let ("raid", CommandDataOptionValue::SubCommandGroup(inner)) =
+            (first.name.as_str(), &first.value)
+        {
+            super::raid::on_group(service, ctx, &c, inner).await;
+            return;
+        }
         if first.name == "appeals" {
             super::appeals::queue(service, ctx, &c).await;
             return;

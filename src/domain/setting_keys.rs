@@ -19,6 +19,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("appeal_channel", "#channel or id, or none"),
     ("moderator_roles", "@roles or ids, comma-separated, or none"),
     (
+        "lockdown_channels",
+        "#channels or ids, comma-separated, or none: what /mod raid lockdown closes",
+    ),
+    ("alert_role", "@role or id pinged by raid alerts, or none"),
+    (
         "exemptions.roles",
         "@roles or ids, comma-separated, or none",
     ),
@@ -155,6 +160,8 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
         "mod_log_channel" => settings.mod_log_channel = parse_channel(value)?,
         "appeal_channel" => settings.appeal_channel = parse_channel(value)?,
         "moderator_roles" => settings.moderator_roles = parse_ids(value)?,
+        "lockdown_channels" => settings.lockdown_channels = parse_ids(value)?,
+        "alert_role" => settings.alert_role = parse_channel(value)?,
         "exemptions.roles" | "exemptions.channels" | "exemptions.users" => {
             let ids = parse_ids(value)?;
             let e = settings

@@ -99,6 +99,10 @@ pub struct GuildSettings {
     pub content_retention: Option<DurationSpec>,
     /// Extra roles allowed to use moderator commands.
     pub moderator_roles: Option<Vec<u64>>,
+    /// Channels `/mod raid lockdown on` closes to @everyone.
+    pub lockdown_channels: Option<Vec<u64>>,
+    /// Role pinged by incident alerts.
+    pub alert_role: Option<u64>,
     /// Wording of member notices.
     pub notices: Option<NoticeOverrides>,
 }
@@ -172,6 +176,8 @@ impl GuildSettings {
             ids("exemptions.users", &e.users);
         }
         ids("moderator_roles", &self.moderator_roles);
+        ids("lockdown_channels", &self.lockdown_channels);
+        ids("alert_role", &self.alert_role.map(|r| vec![r]));
         ids("mod_log_channel", &self.mod_log_channel.map(|c| vec![c]));
         ids("appeal_channel", &self.appeal_channel.map(|c| vec![c]));
         if let Some(n) = &self.notices {

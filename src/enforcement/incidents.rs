@@ -11,11 +11,10 @@ use crate::discord::limits::EmbedText;
 use crate::discord::rest::OutgoingMessage;
 use crate::domain::{CaseAction, Ground};
 use crate::journal::Records;
-use crate::storage::AuditEvent;
+use crate::storage::{AuditEvent, ChannelLock, Storage};
 use crate::telemetry::Metrics;
 use serenity::all::ChannelId;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Executes incident responses for one process.
@@ -24,18 +23,23 @@ pub struct IncidentResponder {
     executor: Executor,
     records: Arc<Records>,
     metrics: Arc<Metrics>,
-    /// Channels this process put in slow-mode: incident id → channel.
-    slowed: Arc<Mutex<HashMap<String, u64>>>,
+    /// Postgres: the channels slowed down and what they had before.
+    storage: Storage,
 }
 
 impl IncidentResponder {
     /// A responder acting through `executor` and recording through `records`.
-    pub fn new(executor: Executor, records: Arc<Records>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        executor: Executor,
+        records: Arc<Records>,
+        storage: Storage,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             executor,
             records,
             metrics,
-            slowed: Arc::default(),
+            storage,
         }
     }
 
@@ -69,26 +73,25 @@ impl IncidentResponder {
                     let guild = target(*guild_id);
                     let channel = channel_id.or(channel);
                     if let (Some(log), true) = (guild.mod_log, response.alert_moderators) {
-                        let post = incident_alert(
+                        let mut post = incident_alert(
                             incident_id,
                             kind_name,
                             participants,
                             response.dry_run,
                             channel,
                         );
+                        if let Some(role) = guild.alert_role {
+                            post.content = format!("<@&{role}> a possible raid is under way");
+                            post.mention_roles.push(role);
+                        }
                         self.executor.post(log, &post).await;
                     }
                     if response.dry_run {
                         continue;
                     }
                     if let Some((ch, secs)) = response.slowmode {
-                        let reason = format!("usmca-bot: incident {incident_id} ({kind_name})");
-                        if self
-                            .set_slowmode(*guild_id, incident_id, ch, secs, &reason)
-                            .await
-                        {
-                            self.slowed_lock().insert(incident_id.clone(), ch);
-                        }
+                        self.slow_down(*guild_id, incident_id, kind_name, ch, secs)
+                            .await;
                     }
                     self.timeout_participants(
                         incident_id,
@@ -123,12 +126,7 @@ impl IncidentResponder {
                     ..
                 } => {
                     tracing::info!(guild = guild_id, incident = %incident_id, "incident closed");
-                    let ch = self.slowed_lock().remove(incident_id);
-                    if let Some(ch) = ch {
-                        let reason = format!("usmca-bot: incident {incident_id} ended");
-                        self.set_slowmode(*guild_id, incident_id, ch, 0, &reason)
-                            .await;
-                    }
+                    self.restore_slowmode(*guild_id, incident_id).await;
                     if let Some(log) = target(*guild_id).mod_log {
                         let text = format!("Incident `{incident_id}` ended after a quiet period.");
                         self.executor.post(log, &OutgoingMessage::text(text)).await;
@@ -138,8 +136,79 @@ impl IncidentResponder {
         }
     }
 
-    fn slowed_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
-        self.slowed.lock().unwrap_or_else(|e| e.into_inner())
+    /// Slows a channel down for an incident. What it had before is kept in Postgres first, so
+    /// the end of the incident restores exactly that, from this process or another, after a
+    /// restart too. Without Postgres nothing is changed: it could not be undone reliably.
+    async fn slow_down(&self, guild_id: u64, incident_id: &str, kind: &str, ch: u64, secs: u64) {
+        let previous = match self
+            .executor
+            .rest()
+            .channel_state(ChannelId::new(ch.max(1)))
+            .await
+        {
+            Ok((_, seconds)) => seconds,
+            Err(e) => {
+                tracing::warn!(channel = ch, error = %e, "channel not read; slow-mode not set");
+                return;
+            }
+        };
+        let lock = ChannelLock {
+            guild_id,
+            channel_id: ch,
+            kind: "slowmode".into(),
+            previous: serde_json::json!({ "seconds": previous, "incident": incident_id }),
+        };
+        match self.storage.record_lock_audited(&lock, None, false).await {
+            Ok(true) => {}
+            Ok(false) => return, // Already slowed down (by another incident or process).
+            Err(e) => {
+                tracing::warn!(channel = ch, error = %e, "slow-mode not set: its previous value could not be kept");
+                return;
+            }
+        }
+        let reason = format!("usmca-bot: incident {incident_id} ({kind})");
+        if !self
+            .set_slowmode(guild_id, incident_id, ch, secs, &reason)
+            .await
+        {
+            if let Err(e) = self
+                .storage
+                .remove_lock_audited(guild_id, ch, "slowmode", None, false)
+                .await
+            {
+                tracing::warn!(channel = ch, error = %e, "slow-mode record not cleared");
+            }
+        }
+    }
+
+    /// Restores the slow-mode of the channels an incident slowed down.
+    async fn restore_slowmode(&self, guild_id: u64, incident_id: &str) {
+        let locks = match self.storage.locks(guild_id, "slowmode").await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(guild = guild_id, error = %e, "slowed channels not read; slow-mode stays until the next try");
+                return;
+            }
+        };
+        for lock in locks
+            .into_iter()
+            .filter(|l| l.previous["incident"].as_str() == Some(incident_id))
+        {
+            let previous = lock.previous["seconds"].as_u64().unwrap_or(0);
+            let reason = format!("usmca-bot: incident {incident_id} ended");
+            if self
+                .set_slowmode(guild_id, incident_id, lock.channel_id, previous, &reason)
+                .await
+            {
+                if let Err(e) = self
+                    .storage
+                    .remove_lock_audited(guild_id, lock.channel_id, "slowmode", None, false)
+                    .await
+                {
+                    tracing::warn!(channel = lock.channel_id, error = %e, "slow-mode record not cleared");
+                }
+            }
+        }
     }
 
     /// Records the slow-mode change, then makes it. Returns whether Discord accepted it. When
@@ -260,5 +329,6 @@ fn incident_alert(
         embed_color: Some(0xE7_4C_3C),
         buttons: Vec::new(),
         mention_users: Vec::new(),
+        mention_roles: Vec::new(),
     }
 }

@@ -97,6 +97,8 @@ pub struct GuildTarget {
     pub mod_log: Option<u64>,
     /// Language and templates of member notices.
     pub notices: plan::NoticeStyle,
+    /// Role pinged by incident alerts.
+    pub alert_role: Option<u64>,
 }
 
 /// Executes actions against Discord and records them.

@@ -195,6 +195,7 @@ pub fn appeal_review_post(
             },
         ],
         mention_users: Vec::new(),
+        mention_roles: Vec::new(),
     }
 }
 

@@ -89,6 +89,7 @@ impl Guilds {
             },
             mod_log: g.settings.mod_log_channel,
             notices,
+            alert_role: g.settings.alert_role,
         }
     }
 

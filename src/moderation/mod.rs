@@ -19,6 +19,7 @@ mod flow;
 mod guilds;
 mod incidents;
 mod manual;
+mod raid;
 mod status;
 
 pub use access::Access;
@@ -26,6 +27,7 @@ pub use appeals::{AppealForm, AppealReview, FiledAppeal};
 pub use cases::{MemberRecord, Reversed, StrikeNow, Suggestion, HISTORY_PAGE};
 pub use guilds::{GuildInfo, GuildView, SettingChange};
 pub use manual::{ExternalAction, ManualOutcome, ManualRequest};
+pub use raid::{LockdownReport, RaidStatus};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
 
 use crate::classifier::Classifier;
@@ -121,6 +123,7 @@ impl Moderation {
         let incidents = IncidentResponder::new(
             parts.executor.clone(),
             parts.records.clone(),
+            parts.storage.clone(),
             parts.metrics.clone(),
         );
         Self {

@@ -10,6 +10,7 @@ mod cases;
 mod guilds;
 mod health;
 mod incidents;
+mod locks;
 mod members;
 mod messages;
 mod privacy;
@@ -23,6 +24,7 @@ pub use audit::{
 pub use cases::{CaseRef, MemberHistory, RecordedCase};
 pub use health::PgHealth;
 pub use incidents::{Incident, NewIncident};
+pub use locks::ChannelLock;
 pub use members::{account_created_at, Member, MemberSeen};
 pub use messages::{MessageRecord, StoredMessage};
 pub use privacy::{spawn_retention_task, ForgetReport};

@@ -139,3 +139,54 @@ async fn slow_mode_changes_are_in_the_audit_trail_before_discord_is_called() {
     assert!(lift.0 <= lifted.wall, "lift recorded after the call");
     assert!(audit_rows(&d, "incident.slowmode_failed").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incidents_slow_mode_gives_the_channel_back_its_own_interval() {
+    let mut opts = Options::default();
+    opts.env
+        .push(("USMCA_BRIGADE__QUIET_PERIOD".into(), "2s".into()));
+    let fake = Daemon::fake(&opts).await;
+    // The server had its own 7 s slow-mode in #general.
+    fake.set_slowmode(GENERAL, 7);
+    let db = std::sync::Arc::new(crate::db::TestDb::new().await);
+    db.storage
+        .set_guild_settings(GUILD, &opts.settings, &crate::base_config(), None)
+        .await
+        .expect("settings");
+    let d = Daemon::spawn(
+        fake,
+        db,
+        std::sync::Arc::new(crate::redis_support::TestRedis::new()),
+        &opts,
+    );
+    d.until_ready(1).await;
+    for i in 0..5 {
+        let who = Author::new(
+            account_aged(Duration::from_secs(400 * 86_400), 720 + i),
+            "spammer",
+        );
+        d.say(
+            GENERAL,
+            &who,
+            "free nitro at nitro-gift dot example, claim it now",
+        );
+    }
+    d.request("PATCH", &format!("/channels/{GENERAL}"), |r| {
+        r.body
+            .as_ref()
+            .is_some_and(|b| b["rate_limit_per_user"].as_u64() == Some(30))
+    })
+    .await;
+    // The end of the incident restores 7 s, not 0.
+    d.request("PATCH", &format!("/channels/{GENERAL}"), |r| {
+        r.body
+            .as_ref()
+            .is_some_and(|b| b["rate_limit_per_user"].as_u64() == Some(7))
+    })
+    .await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM channel_locks")
+        .fetch_one(d.storage().pool())
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "nothing left to restore");
+}

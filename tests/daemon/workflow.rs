@@ -740,3 +740,91 @@ async fn history_pages_with_buttons_shows_strikes_and_options_autocomplete() {
     let choices = &body(&cases)["data"]["choices"];
     assert_eq!(choices[0]["value"], 7, "newest first: {choices}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockdown_survives_a_restart_and_restores_every_overwrite_exactly() {
+    const MEMES: u64 = GUILD + 5;
+    const SEND: u64 = 1 << 11;
+    const SEND_THREADS: u64 = 1 << 38;
+    let mut o = Options::default();
+    o.settings.moderator_roles = Some(vec![MOD_ROLE]);
+    o.settings.lockdown_channels = Some(vec![GENERAL, MEMES]);
+    let fake = Daemon::fake(&o).await;
+    // #general had an @everyone overwrite of its own; #memes had none.
+    let before_general = (GUILD, 0u8, 0x40 | SEND, 0x8000);
+    fake.set_overwrite(GENERAL, GUILD, 0, before_general.2, before_general.3);
+    let db = std::sync::Arc::new(crate::db::TestDb::new().await);
+    db.storage
+        .set_guild_settings(GUILD, &o.settings, &crate::base_config(), None)
+        .await
+        .expect("settings");
+    let redis = std::sync::Arc::new(crate::redis_support::TestRedis::new());
+    let mut d = Daemon::spawn(fake.clone(), db.clone(), redis.clone(), &o);
+    d.until_ready(1).await;
+    let m = moderator();
+    let lockdown = |state: &str| {
+        json!([{"name": "raid", "type": 2, "options": [{"name": "lockdown", "type": 1, "options": [
+            {"name": "state", "type": 3, "value": state}]}]}])
+    };
+    let r = slash(&d, &m, MANAGE_MESSAGES, lockdown("on")).await;
+    assert!(text(&r).starts_with("Lockdown on:"), "{}", text(&r));
+    assert_eq!(
+        fake.overwrites(GENERAL),
+        vec![(GUILD, 0, 0x40, 0x8000 | SEND | SEND_THREADS)],
+        "sending denied, the rest kept"
+    );
+    assert_eq!(
+        fake.overwrites(MEMES),
+        vec![(GUILD, 0, 0, SEND | SEND_THREADS)]
+    );
+
+    // A restart in between: what to restore is in Postgres, not in the process.
+    d.signal("TERM");
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(20)).await,
+        Some(0),
+        "{}",
+        d.logs()
+    );
+    let d2 = Daemon::spawn(fake.clone(), db.clone(), redis, &o);
+    d2.until_ready(2).await;
+    let r = slash(
+        &d2,
+        &m,
+        MANAGE_MESSAGES,
+        json!([{"name": "raid", "type": 2, "options": [{"name": "status", "type": 1, "options": []}]}]),
+    )
+    .await;
+    assert!(
+        text(&r).contains(&format!("Locked down: <#{GENERAL}> <#{MEMES}>")),
+        "{}",
+        text(&r)
+    );
+    let r = slash(&d2, &m, MANAGE_MESSAGES, lockdown("off")).await;
+    assert!(text(&r).starts_with("Lockdown off:"), "{}", text(&r));
+    assert_eq!(
+        fake.overwrites(GENERAL),
+        vec![before_general],
+        "restored exactly"
+    );
+    assert!(
+        fake.overwrites(MEMES).is_empty(),
+        "the overwrite it never had is gone"
+    );
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM audit_log WHERE guild_id = $1 AND kind LIKE 'channel.lockdown%' ORDER BY seq",
+    )
+    .bind(GUILD as i64)
+    .fetch_all(db.storage.pool())
+    .await
+    .expect("audit");
+    assert_eq!(
+        audited,
+        [
+            "channel.lockdown",
+            "channel.lockdown",
+            "channel.lockdown_lifted",
+            "channel.lockdown_lifted"
+        ]
+    );
+}

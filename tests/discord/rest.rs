@@ -154,6 +154,7 @@ async fn dm_with_appeal_button_and_channel_post_with_embed() {
             style: ButtonStyle::Danger,
         }],
         mention_users: vec![U],
+        mention_roles: Vec::new(),
     };
     rest.post_message(C, &msg).await.expect("post");
     let post = fake

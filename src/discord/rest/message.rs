@@ -101,6 +101,8 @@ pub struct OutgoingMessage {
     pub buttons: Vec<Button>,
     /// Users this message may ping.
     pub mention_users: Vec<UserId>,
+    /// Roles the message may ping (an alert role); no other role is ever pinged.
+    pub mention_roles: Vec<u64>,
 }
 
 impl OutgoingMessage {
@@ -145,7 +147,8 @@ impl OutgoingMessage {
         let users: Vec<String> = self.mention_users.iter().map(|u| u.to_string()).collect();
         let mut body = json!({
             "content": truncate_message(&self.content),
-            "allowed_mentions": {"parse": [], "users": users},
+            "allowed_mentions": {"parse": [], "users": users,
+                "roles": self.mention_roles.iter().map(u64::to_string).collect::<Vec<_>>()},
             "components": rows,
         });
         if let Some(embed) = &self.embed {

@@ -279,4 +279,84 @@ impl RestClient {
             Err(e) => Err(e),
         }
     }
+
+    /// A channel's permission overwrites as (target, type, allow, deny), and its slow-mode.
+    pub async fn channel_state(
+        &self,
+        channel: ChannelId,
+    ) -> Result<(Vec<(u64, u8, u64, u64)>, u64), RestError> {
+        let body = self
+            .send(Call::new(
+                LightMethod::Get,
+                Route::Channel {
+                    channel_id: channel,
+                },
+            ))
+            .await?;
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| RestError::Decode(format!("channel: {e}")))?;
+        let bits = |x: &Value| {
+            x.as_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .or_else(|| x.as_u64())
+                .unwrap_or(0)
+        };
+        let overwrites = v["permission_overwrites"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| {
+                        let id = o["id"].as_str()?.parse().ok()?;
+                        Some((
+                            id,
+                            o["type"].as_u64().unwrap_or(0) as u8,
+                            bits(&o["allow"]),
+                            bits(&o["deny"]),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((overwrites, v["rate_limit_per_user"].as_u64().unwrap_or(0)))
+    }
+
+    /// Sets a permission overwrite (`kind` 0: role, 1: member).
+    pub async fn put_overwrite(
+        &self,
+        channel: ChannelId,
+        target: u64,
+        kind: u8,
+        allow: u64,
+        deny: u64,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        let route = Route::ChannelPermission {
+            channel_id: channel,
+            target_id: serenity::model::id::TargetId::new(target.max(1)),
+        };
+        let body = json!({ "type": kind, "allow": allow.to_string(), "deny": deny.to_string() });
+        self.send(
+            Call::new(LightMethod::Put, route)
+                .json(&body)
+                .reason(reason),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Removes a permission overwrite.
+    pub async fn delete_overwrite(
+        &self,
+        channel: ChannelId,
+        target: u64,
+        reason: &str,
+    ) -> Result<(), RestError> {
+        let route = Route::ChannelPermission {
+            channel_id: channel,
+            target_id: serenity::model::id::TargetId::new(target.max(1)),
+        };
+        self.send(Call::new(LightMethod::Delete, route).reason(reason))
+            .await
+            .map(drop)
+    }
 }

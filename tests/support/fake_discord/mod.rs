@@ -343,6 +343,21 @@ impl FakeDiscord {
         lock(&self.shared.state).member(guild, user).timed_out_until
     }
 
+    /// Sets a permission overwrite on a channel, as a server admin would have.
+    pub fn set_overwrite(&self, channel: u64, target: u64, kind: u8, allow: u64, deny: u64) {
+        lock(&self.shared.state).set_overwrite(channel, target, kind, allow, deny);
+    }
+
+    /// Sets a channel's slow-mode, as a server admin would have.
+    pub fn set_slowmode(&self, channel: u64, seconds: u64) {
+        lock(&self.shared.state).set_slowmode(channel, seconds);
+    }
+
+    /// A channel's permission overwrites as (target, type, allow, deny), sorted by target.
+    pub fn overwrites(&self, channel: u64) -> Vec<(u64, u8, u64, u64)> {
+        lock(&self.shared.state).overwrites(channel)
+    }
+
     /// Whether `user` is banned from `guild`.
     pub fn is_banned(&self, guild: u64, user: u64) -> bool {
         lock(&self.shared.state).ban_of(guild, user).is_some()

@@ -230,11 +230,32 @@ fn route(
             lock(&shared.state).remember_message(&m);
             ok(m)
         }
-        ("PATCH", ["channels", c]) => ok(json!({
-            "id": c, "type": 0, "name": "general", "guild_id": "1", "position": 0,
-            "permission_overwrites": [], "nsfw": false, "topic": null,
-            "rate_limit_per_user": field("rate_limit_per_user"),
-        })),
+        ("PATCH", ["channels", c]) => {
+            let mut state = lock(&shared.state);
+            if let Some(secs) = field("rate_limit_per_user").as_u64() {
+                state.set_slowmode(id(c), secs);
+            }
+            let mut v = state.channel(id(c));
+            v["rate_limit_per_user"] = field("rate_limit_per_user");
+            ok(v)
+        }
+        ("GET", ["channels", c]) => ok(lock(&shared.state).channel(id(c))),
+        ("PUT", ["channels", c, "permissions", t]) => {
+            let bits = |k: &str| {
+                field(k)
+                    .as_str()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .or_else(|| field(k).as_u64())
+                    .unwrap_or(0)
+            };
+            let kind = field("type").as_u64().unwrap_or(0) as u8;
+            lock(&shared.state).set_overwrite(id(c), id(t), kind, bits("allow"), bits("deny"));
+            no_content
+        }
+        ("DELETE", ["channels", c, "permissions", t]) => {
+            lock(&shared.state).delete_overwrite(id(c), id(t));
+            no_content
+        }
         ("PUT", ["applications", app, "commands"]) => ok(commands(shared, app, None, body)),
         ("PUT", ["applications", app, "guilds", g, "commands"]) => {
             ok(commands(shared, app, Some(g), body))

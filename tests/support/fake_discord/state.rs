@@ -35,9 +35,64 @@ pub(crate) struct DiscordState {
     /// Message objects the fake saw (dispatched or posted), for `GET` answers.
     messages: HashMap<(u64, u64), Value>,
     deleted: HashSet<(u64, u64)>,
+    /// (channel, role or member) → (type, allow, deny): permission overwrites.
+    overwrites: HashMap<(u64, u64), (u8, u64, u64)>,
+    /// channel → slow-mode seconds.
+    slowmode: HashMap<u64, u64>,
 }
 
 impl DiscordState {
+    /// Sets a permission overwrite.
+    pub(crate) fn set_overwrite(
+        &mut self,
+        channel: u64,
+        target: u64,
+        kind: u8,
+        allow: u64,
+        deny: u64,
+    ) {
+        self.overwrites
+            .insert((channel, target), (kind, allow, deny));
+    }
+
+    /// Removes a permission overwrite; whether there was one.
+    pub(crate) fn delete_overwrite(&mut self, channel: u64, target: u64) -> bool {
+        self.overwrites.remove(&(channel, target)).is_some()
+    }
+
+    /// A channel's overwrites, sorted by target.
+    pub(crate) fn overwrites(&self, channel: u64) -> Vec<(u64, u8, u64, u64)> {
+        let mut out: Vec<(u64, u8, u64, u64)> = self
+            .overwrites
+            .iter()
+            .filter(|((c, _), _)| *c == channel)
+            .map(|((_, t), (k, a, d))| (*t, *k, *a, *d))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Sets a channel's slow-mode.
+    pub(crate) fn set_slowmode(&mut self, channel: u64, secs: u64) {
+        self.slowmode.insert(channel, secs);
+    }
+
+    /// A channel object as `GET /channels/{id}` answers.
+    pub(crate) fn channel(&self, channel: u64) -> Value {
+        let overwrites: Vec<Value> = self
+            .overwrites(channel)
+            .into_iter()
+            .map(|(t, k, a, d)| {
+                json!({"id": t.to_string(), "type": k, "allow": a.to_string(), "deny": d.to_string()})
+            })
+            .collect();
+        json!({
+            "id": channel.to_string(), "type": 0, "name": "channel", "position": 0,
+            "permission_overwrites": overwrites, "nsfw": false, "topic": null,
+            "rate_limit_per_user": self.slowmode.get(&channel).copied().unwrap_or(0),
+        })
+    }
+
     pub(crate) fn member(&self, guild: u64, user: u64) -> MemberState {
         self.members
             .get(&(guild, user))
