@@ -106,15 +106,14 @@ pub(super) fn render(member: u64, r: &MemberRecord) -> (String, Vec<CreateAction
     (truncate_message(&out), rows)
 }
 
-/// Handles `/mod history <member>`.
-pub async fn show(service: &Arc<Moderation>, ctx: &Context, c: &CommandInteraction, member: u64) {
-    let guild = c.guild_id.map_or(0, |g| g.get());
-    if access(service, guild, c.member.as_deref()) == Access::Member {
-        let text = "You need Manage Messages or a moderator role to use /mod.".to_string();
-        answer(&ctx.http, Target::Command(c), async move { text }).await;
-        return;
-    }
-    let msg = match service.member_record(guild, member, 0).await {
+/// Page `number` of a member's record as a message with its buttons.
+async fn page(
+    service: &Moderation,
+    guild: u64,
+    member: u64,
+    number: i64,
+) -> CreateInteractionResponseMessage {
+    match service.member_record(guild, member, number).await {
         Ok(r) => {
             let (text, rows) = render(member, &r);
             CreateInteractionResponseMessage::new()
@@ -123,7 +122,18 @@ pub async fn show(service: &Arc<Moderation>, ctx: &Context, c: &CommandInteracti
         }
         Err(e) => CreateInteractionResponseMessage::new()
             .content(format!("Could not read the history of <@{member}>: {e}")),
-    };
+    }
+}
+
+/// Handles `/mod history <member>`.
+pub async fn show(service: &Arc<Moderation>, ctx: &Context, c: &CommandInteraction, member: u64) {
+    let guild = c.guild_id.map_or(0, |g| g.get());
+    if access(service, guild, c.member.as_deref()) == Access::Member {
+        let text = "You need Manage Messages or a moderator role to use /mod.".to_string();
+        answer(&ctx.http, Target::Command(c), async move { text }).await;
+        return;
+    }
+    let msg = page(service, guild, member, 0).await;
     if let Err(e) = c
         .create_response(
             &ctx.http,
@@ -137,7 +147,7 @@ pub async fn show(service: &Arc<Moderation>, ctx: &Context, c: &CommandInteracti
 
 /// An Older / Newer button: the page replaces the message; `false` when the click is not one.
 pub async fn on_button(service: &Arc<Moderation>, ctx: &Context, c: &ComponentInteraction) -> bool {
-    let Some((member, page)) = c
+    let Some((member, number)) = c
         .data
         .custom_id
         .strip_prefix(PREFIX)
@@ -152,16 +162,7 @@ pub async fn on_button(service: &Arc<Moderation>, ctx: &Context, c: &ComponentIn
         answer(&ctx.http, Target::Component(c), async move { text }).await;
         return true;
     }
-    let msg = match service.member_record(guild, member, page).await {
-        Ok(r) => {
-            let (text, rows) = render(member, &r);
-            CreateInteractionResponseMessage::new()
-                .content(text)
-                .components(rows)
-        }
-        Err(e) => CreateInteractionResponseMessage::new()
-            .content(format!("Could not read the history of <@{member}>: {e}")),
-    };
+    let msg = page(service, guild, member, number).await;
     if let Err(e) = c
         .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(msg))
         .await

@@ -117,6 +117,20 @@ async fn assert_cases_complete(d: &Daemon, n: usize) {
     assert!(report.rows >= 2 * n as u64, "{report:?}");
 }
 
+/// Waits until the guild's `n` cases are all in Postgres and applied.
+async fn every_case_applied(d: &Daemon, n: usize) {
+    within(
+        Duration::from_secs(30),
+        "every case in Postgres",
+        d,
+        || async {
+            let c = d.cases().await;
+            (c.len() == n && c.iter().all(|c| c.3 == "applied")).then_some(())
+        },
+    )
+    .await;
+}
+
 async fn message_rows(d: &Daemon) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM messages")
         .fetch_one(d.storage().pool())
@@ -174,16 +188,7 @@ async fn postgres_stopped_for_10_s_mid_stream_loses_and_doubles_nothing() {
     stream.run(&d, 6, Duration::from_millis(150)).await;
 
     let n = stream.abusive.len();
-    within(
-        Duration::from_secs(30),
-        "every case in Postgres",
-        &d,
-        || async {
-            let c = d.cases().await;
-            (c.len() == n && c.iter().all(|c| c.3 == "applied")).then_some(())
-        },
-    )
-    .await;
+    every_case_applied(&d, n).await;
     within(Duration::from_secs(30), "every message row", &d, || async {
         (message_rows(&d).await == stream.sent.len() as i64).then_some(())
     })
@@ -243,16 +248,7 @@ async fn postgres_and_redis_down_together_then_both_recover_without_a_restart() 
     stream.run(&d, 3, Duration::from_millis(150)).await;
 
     let n = stream.abusive.len();
-    within(
-        Duration::from_secs(30),
-        "every case in Postgres",
-        &d,
-        || async {
-            let c = d.cases().await;
-            (c.len() == n && c.iter().all(|c| c.3 == "applied")).then_some(())
-        },
-    )
-    .await;
+    every_case_applied(&d, n).await;
     within(
         Duration::from_secs(30),
         "ready again on both",

@@ -214,15 +214,25 @@ fn guild_on_shard(shard: u64) -> u64 {
         .unwrap_or(GUILD)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_split_the_shards_and_share_strikes_and_incidents() {
+/// Two guilds, one on each of 2 shards, with their settings stored: the fake, the database,
+/// Redis and the options (shards still to set) two processes share.
+struct TwoShards {
+    g0: u64,
+    g1: u64,
+    opts: Options,
+    fake: Arc<crate::fake_discord::FakeDiscord>,
+    db: Arc<TestDb>,
+    redis: Arc<TestRedis>,
+}
+
+async fn two_shards() -> TwoShards {
     let (g0, g1) = (guild_on_shard(0), guild_on_shard(1));
     let spec = |g: u64| {
         GuildSpec::new(g, &format!("Guild {g}"))
             .channel(g + 2, "mod-log")
             .role(g + 10, "moderators", MANAGE_MESSAGES, 1)
     };
-    let mut opts = Options {
+    let opts = Options {
         guilds: vec![spec(g0), spec(g1)],
         recommended_shards: 2,
         ..Options::default()
@@ -238,7 +248,26 @@ async fn two_processes_split_the_shards_and_share_strikes_and_incidents() {
             .await
             .expect("settings");
     }
-    let redis = Arc::new(TestRedis::new());
+    TwoShards {
+        g0,
+        g1,
+        opts,
+        fake,
+        db,
+        redis: Arc::new(TestRedis::new()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_split_the_shards_and_share_strikes_and_incidents() {
+    let TwoShards {
+        g0,
+        g1,
+        mut opts,
+        fake,
+        db,
+        redis,
+    } = two_shards().await;
     opts.shards = "0-0/2".into();
     let mut p0 = Daemon::spawn(fake.clone(), db.clone(), redis.clone(), &opts);
     opts.shards = "1-1/2".into();
@@ -382,29 +411,14 @@ async fn two_processes_split_the_shards_and_share_strikes_and_incidents() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settings_change_in_one_process_applies_in_the_other_within_a_second() {
-    let (g0, g1) = (guild_on_shard(0), guild_on_shard(1));
-    let spec = |g: u64| {
-        GuildSpec::new(g, &format!("Guild {g}"))
-            .channel(g + 2, "mod-log")
-            .role(g + 10, "moderators", MANAGE_MESSAGES, 1)
-    };
-    let mut opts = Options {
-        guilds: vec![spec(g0), spec(g1)],
-        recommended_shards: 2,
-        ..Options::default()
-    };
-    let fake = Daemon::fake(&opts).await;
-    let db = Arc::new(TestDb::new().await);
-    for g in [g0, g1] {
-        let mut s = opts.settings.clone();
-        s.mod_log_channel = Some(g + 2);
-        s.appeal_channel = None;
-        db.storage
-            .set_guild_settings(g, &s, &crate::base_config(), None)
-            .await
-            .expect("settings");
-    }
-    let redis = Arc::new(TestRedis::new());
+    let TwoShards {
+        g0,
+        g1: _,
+        mut opts,
+        fake,
+        db,
+        redis,
+    } = two_shards().await;
     opts.shards = "0-0/2".into();
     let p0 = Daemon::spawn(fake.clone(), db.clone(), redis.clone(), &opts);
     opts.shards = "1-1/2".into();
