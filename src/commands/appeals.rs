@@ -41,6 +41,7 @@ pub async fn on_component(service: &Arc<Moderation>, ctx: &Context, c: Component
     if super::manual::on_button(ctx, &c).await
         || super::tuning::on_button(service, ctx, &c).await
         || super::history::on_button(service, ctx, &c).await
+        || super::raid::on_button(service, ctx, &c).await
     {
         return;
     }

@@ -145,3 +145,97 @@ pub async fn on_group(
     })
     .await;
 }
+
+/// An alert's raid button (asks to confirm) or its confirmation (acts); `false` when the click
+/// is neither.
+pub async fn on_button(
+    service: &Arc<Moderation>,
+    ctx: &Context,
+    c: &serenity::all::ComponentInteraction,
+) -> bool {
+    use crate::enforcement::incidents::{RAID_BUTTON_PREFIX, RAID_CONFIRM_PREFIX};
+    use crate::moderation::RaidAction;
+    use serenity::all::{
+        ButtonStyle, CreateActionRow, CreateButton, CreateInteractionResponse,
+        CreateInteractionResponseMessage,
+    };
+    let id = c.data.custom_id.as_str();
+    let (confirmed, rest) = if let Some(r) = id.strip_prefix(RAID_CONFIRM_PREFIX) {
+        (true, r)
+    } else if let Some(r) = id.strip_prefix(RAID_BUTTON_PREFIX) {
+        (false, r)
+    } else {
+        return false;
+    };
+    let Some((action, incident)) = rest
+        .split_once(':')
+        .and_then(|(a, i)| Some((RaidAction::parse(a)?, i.to_string())))
+    else {
+        return false;
+    };
+    let guild = c.guild_id.map_or(0, |g| g.get());
+    let who = access(service, guild, c.member.as_ref());
+    if who == Access::Member {
+        let text = "Only moderators can use the raid controls.".to_string();
+        answer(&ctx.http, Target::Component(c), async move { text }).await;
+        return true;
+    }
+    if !confirmed {
+        let count = service
+            .raid_participants(guild, &incident)
+            .await
+            .unwrap_or(0);
+        let what = match action {
+            RaidAction::End => "End the incident and restore its channels' slow-mode?".to_string(),
+            RaidAction::Release => "Lift the timeouts this incident gave?".to_string(),
+            RaidAction::Kick => {
+                format!("Kick the {count} participants (exempt members are spared)?")
+            }
+            RaidAction::Ban => format!("Ban the {count} participants (exempt members are spared)?"),
+        };
+        let msg = CreateInteractionResponseMessage::new()
+            .content(what)
+            .components(vec![CreateActionRow::Buttons(vec![CreateButton::new(
+                format!("{RAID_CONFIRM_PREFIX}{}:{incident}", action.as_str()),
+            )
+            .label("Confirm")
+            .style(ButtonStyle::Danger)])])
+            .ephemeral(true);
+        if let Err(e) = c
+            .create_response(&ctx.http, CreateInteractionResponse::Message(msg))
+            .await
+        {
+            tracing::warn!(error = %e, "could not ask to confirm a raid control");
+        }
+        return true;
+    }
+    let actor = c.user.id.get();
+    let service = service.clone();
+    answer(&ctx.http, Target::Component(c), async move {
+        match service.raid_action(guild, actor, &incident, action).await {
+            Ok(r) => {
+                let mut out = match action {
+                    RaidAction::End if r.ended => {
+                        format!("Incident {incident} ended; slow-mode restored.")
+                    }
+                    RaidAction::End => {
+                        format!("Incident {incident} had ended already; slow-mode restored.")
+                    }
+                    RaidAction::Release => format!("{} timeouts lifted.", r.done.len()),
+                    RaidAction::Kick => format!("{} participants kicked.", r.done.len()),
+                    RaidAction::Ban => format!("{} participants banned.", r.done.len()),
+                };
+                if !r.spared.is_empty() {
+                    let _ = write!(out, " {} exempt members spared.", r.spared.len());
+                }
+                for (u, e) in r.failed.iter().take(5) {
+                    let _ = write!(out, "\n<@{u}>: {e}");
+                }
+                out
+            }
+            Err(e) => format!("Not done: {e}"),
+        }
+    })
+    .await;
+    true
+}

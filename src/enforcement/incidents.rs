@@ -182,7 +182,7 @@ impl IncidentResponder {
     }
 
     /// Restores the slow-mode of the channels an incident slowed down.
-    async fn restore_slowmode(&self, guild_id: u64, incident_id: &str) {
+    pub async fn restore_slowmode(&self, guild_id: u64, incident_id: &str) {
         let locks = match self.storage.locks(guild_id, "slowmode").await {
             Ok(l) => l,
             Err(e) => {
@@ -296,6 +296,28 @@ impl IncidentResponder {
     }
 }
 
+/// The raid controls on an incident's alert; each asks for confirmation before it acts.
+pub const RAID_BUTTON_PREFIX: &str = "raid:";
+/// The confirmation button's prefix: `raid-confirm:{action}:{incident}`.
+pub const RAID_CONFIRM_PREFIX: &str = "raid-confirm:";
+
+fn raid_buttons(incident: &str) -> Vec<crate::discord::rest::Button> {
+    use crate::discord::rest::{Button, ButtonStyle};
+    [
+        ("end", "End incident", ButtonStyle::Secondary),
+        ("release", "Release timeouts", ButtonStyle::Primary),
+        ("kick", "Kick all", ButtonStyle::Danger),
+        ("ban", "Ban all", ButtonStyle::Danger),
+    ]
+    .into_iter()
+    .map(|(a, label, style)| Button {
+        label: label.into(),
+        custom_id: format!("{RAID_BUTTON_PREFIX}{a}:{incident}"),
+        style,
+    })
+    .collect()
+}
+
 /// The moderators' alert for a new incident.
 fn incident_alert(
     id: &str,
@@ -327,7 +349,11 @@ fn incident_alert(
             author: None,
         }),
         embed_color: Some(0xE7_4C_3C),
-        buttons: Vec::new(),
+        buttons: if dry_run {
+            Vec::new()
+        } else {
+            raid_buttons(id)
+        },
         mention_users: Vec::new(),
         mention_roles: Vec::new(),
     }

@@ -27,7 +27,7 @@ pub use appeals::{AppealForm, AppealReview, FiledAppeal};
 pub use cases::{MemberRecord, Reversed, StrikeNow, Suggestion, HISTORY_PAGE};
 pub use guilds::{GuildInfo, GuildView, SettingChange};
 pub use manual::{ExternalAction, ManualOutcome, ManualRequest};
-pub use raid::{LockdownReport, RaidStatus};
+pub use raid::{LockdownReport, RaidAction, RaidReport, RaidStatus};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
 
 use crate::classifier::Classifier;

@@ -12,6 +12,55 @@ const SEND_MESSAGES: u64 = 1 << 11;
 /// Send Messages in Threads.
 const SEND_IN_THREADS: u64 = 1 << 38;
 
+/// A raid control on an incident's alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaidAction {
+    /// Close the incident and restore its channels' slow-mode.
+    End,
+    /// Lift the timeouts the incident gave.
+    Release,
+    /// Kick every participant (exemptions honoured).
+    Kick,
+    /// Ban every participant (exemptions honoured).
+    Ban,
+}
+
+impl RaidAction {
+    /// Reads `end`, `release`, `kick`, `ban`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "end" => RaidAction::End,
+            "release" => RaidAction::Release,
+            "kick" => RaidAction::Kick,
+            "ban" => RaidAction::Ban,
+            _ => return None,
+        })
+    }
+
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RaidAction::End => "end",
+            RaidAction::Release => "release",
+            RaidAction::Kick => "kick",
+            RaidAction::Ban => "ban",
+        }
+    }
+}
+
+/// What a raid control did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RaidReport {
+    /// Members acted on (cases recorded).
+    pub done: Vec<u64>,
+    /// Exempt members left alone.
+    pub spared: Vec<u64>,
+    /// Members Discord refused, with why.
+    pub failed: Vec<(u64, String)>,
+    /// The incident was open and is closed now.
+    pub ended: bool,
+}
+
 /// What a lockdown change did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LockdownReport {
@@ -146,6 +195,129 @@ impl Moderation {
                 Err(e) => report.failed.push((lock.channel_id, e.to_string())),
             }
         }
+        Ok(report)
+    }
+
+    /// How many members a raid control would touch (for its confirmation).
+    pub async fn raid_participants(
+        &self,
+        guild_id: u64,
+        incident: &str,
+    ) -> Result<usize, ServiceError> {
+        Ok(self
+            .raid_incident(guild_id, incident)
+            .await?
+            .participants
+            .len())
+    }
+
+    async fn raid_incident(&self, guild_id: u64, incident: &str) -> Result<Incident, ServiceError> {
+        match self.storage.incident_by_detector_id(incident).await? {
+            Some(i) if i.guild_id == guild_id => Ok(i),
+            _ => Err(ServiceError::NotFound(format!(
+                "Incident {incident} is not recorded in this server."
+            ))),
+        }
+    }
+
+    /// Carries out a raid control, confirmed by moderator `actor`: every action recorded
+    /// first as a case (one per participant, idempotent per incident and action), exemptions
+    /// honoured.
+    pub async fn raid_action(
+        &self,
+        guild_id: u64,
+        actor: u64,
+        incident: &str,
+        action: RaidAction,
+    ) -> Result<RaidReport, ServiceError> {
+        use crate::domain::{CaseAction, CaseStatus, Ground};
+        use crate::enforcement::ActRequest;
+        let inc = self.raid_incident(guild_id, incident).await?;
+        let mut report = RaidReport::default();
+        match action {
+            RaidAction::End => {
+                if inc.closed_at.is_none() {
+                    self.storage
+                        .close_incident(inc.incident_id, &serde_json::json!({ "ended_by": actor }))
+                        .await?;
+                    report.ended = true;
+                }
+                self.incidents.restore_slowmode(guild_id, incident).await;
+            }
+            RaidAction::Release => {
+                let prefix = format!("incident:{incident}:");
+                for case in self
+                    .storage
+                    .cases_with_key_prefix(guild_id, &prefix)
+                    .await?
+                {
+                    if case.action != CaseAction::Timeout || case.status != CaseStatus::Applied {
+                        continue;
+                    }
+                    match self
+                        .reverse_case(guild_id, case.case_no, actor, "released after the raid")
+                        .await
+                    {
+                        Ok(_) => report.done.push(case.user_id),
+                        Err(e) => report.failed.push((case.user_id, e.to_string())),
+                    }
+                }
+            }
+            RaidAction::Kick | RaidAction::Ban => {
+                let case_action = if action == RaidAction::Kick {
+                    CaseAction::Kick
+                } else {
+                    CaseAction::Ban
+                };
+                let target = self.guilds.target(guild_id);
+                for user in inc.participants {
+                    if self.pipeline.member_exemption(guild_id, user).is_some() {
+                        report.spared.push(user);
+                        continue;
+                    }
+                    let req = ActRequest {
+                        guild_id,
+                        user_id: user,
+                        action: case_action,
+                        timeout: None,
+                        delete: None,
+                        message_id: None,
+                        summary: "you took part in a raid on this server".into(),
+                        moderator_reason: format!(
+                            "raid participant (incident {incident}), {} by <@{actor}>",
+                            action.as_str()
+                        ),
+                        label: None,
+                        grounds: vec![Ground::Raid],
+                        scores: serde_json::json!({}),
+                        excerpt: None,
+                        notice_channel: None,
+                        actor_id: Some(actor),
+                        dry_run: false,
+                        ban_delete: None,
+                        behaviour_score: None,
+                        key: Some(format!("raid:{incident}:{}:{user}", action.as_str())),
+                    };
+                    match self.executor.act(&req, &target).await {
+                        Ok(done) if done.status == CaseStatus::Failed => {
+                            report.failed.push((user, done.problems.join("; ")))
+                        }
+                        Ok(_) => report.done.push(user),
+                        Err(e) => report.failed.push((user, e.to_string())),
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            guild = guild_id,
+            incident,
+            action = action.as_str(),
+            actor,
+            done = report.done.len(),
+            spared = report.spared.len(),
+            failed = report.failed.len(),
+            "raid control"
+        );
         Ok(report)
     }
 

@@ -363,6 +363,24 @@ impl Storage {
             .collect())
     }
 
+    /// A guild's cases whose idempotency key starts with `prefix` (e.g. an incident's timeouts).
+    pub async fn cases_with_key_prefix(
+        &self,
+        guild_id: u64,
+        prefix: &str,
+    ) -> Result<Vec<Case>, StorageError> {
+        let pattern = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
+        let rows = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM moderation_cases
+             WHERE guild_id = $1 AND action_key LIKE $2 ORDER BY case_no"
+        ))
+        .bind(db_id(guild_id))
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_from_row).collect()
+    }
+
     /// A case by its idempotency key.
     pub async fn case_by_key(
         &self,

@@ -304,6 +304,20 @@ impl Storage {
         }
     }
 
+    /// An incident by the detector's id (what alert buttons carry).
+    pub async fn incident_by_detector_id(
+        &self,
+        detector_id: &str,
+    ) -> Result<Option<Incident>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM brigade_incidents WHERE detector_id = $1"
+        ))
+        .bind(detector_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
     async fn incident_row_id(&self, detector_id: &str) -> Result<Option<i64>, StorageError> {
         Ok(
             sqlx::query_scalar("SELECT incident_id FROM brigade_incidents WHERE detector_id = $1")

@@ -190,3 +190,126 @@ async fn an_incidents_slow_mode_gives_the_channel_back_its_own_interval() {
         .expect("count");
     assert_eq!(left, 0, "nothing left to restore");
 }
+
+/// Clicks a button as a moderator (moderator role configured) and returns the answer.
+async fn click(d: &Daemon, who: &Author, custom_id: &str) -> crate::fake_discord::RecordedRequest {
+    let before = d
+        .fake
+        .requests_to("POST", "/interactions/*/*/callback")
+        .len();
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        events::button_click(
+            Some(GUILD),
+            MOD_LOG,
+            who,
+            custom_id,
+            events::message(GUILD, MOD_LOG, d.message_id(), who, "alert"),
+        ),
+    );
+    d.eventually("button answered", || async {
+        d.fake
+            .requests_to("POST", "/interactions/*/*/callback")
+            .get(before)
+            .cloned()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alerts_raid_controls_ask_to_confirm_then_act_on_every_participant_but_the_exempt() {
+    let raiders: Vec<Author> = (0..12)
+        .map(|i| Author::new(account_aged(Duration::from_secs(86_400), 900 + i), "raider"))
+        .collect();
+    let mut opts = Options::default();
+    opts.settings.moderator_roles = Some(vec![MOD_ROLE]);
+    opts.settings.exemptions = Some(usmca_bot::domain::ExemptionOverrides {
+        users: Some(vec![raiders[0].id]),
+        ..Default::default()
+    });
+    let d = Daemon::start(opts).await;
+    for r in &raiders {
+        d.fake
+            .dispatch("GUILD_MEMBER_ADD", events::guild_member_add(GUILD, r));
+    }
+    let alert = d
+        .request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
+            body(r)["components"].to_string().contains("raid:ban:")
+        })
+        .await;
+    let button = |prefix: &str| {
+        body(&alert)["components"][0]["components"]
+            .as_array()
+            .and_then(|b| {
+                b.iter()
+                    .filter_map(|b| b["custom_id"].as_str())
+                    .find(|id| id.starts_with(prefix))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no {prefix} button"))
+    };
+    let m = Author::new(600_000_000_000_000_888, "moderator").with_roles(&[MOD_ROLE]);
+    for r in &raiders[1..] {
+        d.request(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{}", r.id),
+            |_| true,
+        )
+        .await;
+    }
+
+    // Ban all: first a confirmation, nothing done yet.
+    let ask = click(&d, &m, &button("raid:ban:")).await;
+    let confirm = body(&ask)["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(confirm.starts_with("raid-confirm:ban:"), "{confirm}");
+    assert!(d.fake.requests_to("PUT", "/guilds/*/bans/*").is_empty());
+    let done = click(&d, &m, &confirm).await;
+    let text = body(&done)["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains("11 participants banned") && text.contains("1 exempt"),
+        "{text}"
+    );
+    for r in &raiders[1..] {
+        assert!(d.fake.is_banned(GUILD, r.id), "raider {} not banned", r.id);
+    }
+    assert!(
+        !d.fake.is_banned(GUILD, raiders[0].id),
+        "the exempt member was banned"
+    );
+    let bans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM moderation_cases WHERE action = 'ban' AND actor_id = $1",
+    )
+    .bind(m.id as i64)
+    .fetch_one(d.storage().pool())
+    .await
+    .expect("count");
+    assert_eq!(bans, 11, "one case per participant, naming the moderator");
+    // Confirming twice does not ban twice.
+    click(&d, &m, &confirm).await;
+    assert_eq!(d.fake.requests_to("PUT", "/guilds/*/bans/*").len(), 11);
+
+    // End: the incident is closed.
+    let ask = click(&d, &m, &button("raid:end:")).await;
+    let confirm = body(&ask)["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let done = click(&d, &m, &confirm).await;
+    assert!(
+        body(&done)["data"]["content"].to_string().contains("ended"),
+        "{}",
+        body(&done)
+    );
+    let open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM brigade_incidents WHERE closed_at IS NULL")
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("count");
+    assert_eq!(open, 0);
+}
