@@ -172,8 +172,8 @@ impl Decision {
     }
 }
 
-fn level_for(policy: &Policy, score: f64) -> Action {
-    let t = &policy.thresholds;
+fn level_for(policy: &Policy, channel: u64, score: f64) -> Action {
+    let t = policy.thresholds_for(channel);
     if score >= t.ban {
         Action::Ban
     } else if score >= t.kick {
@@ -203,7 +203,7 @@ fn exemption(policy: &Policy, i: &DecisionInput<'_>) -> Option<&'static str> {
 pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
     let b = i.behaviour;
     let st = i.standing;
-    let level = level_for(policy, b.score);
+    let level = level_for(policy, i.channel_id, b.score);
     let mut rank = level.rank();
     // The content alone decides deletion: the member's standing never keeps an abusive message
     // up, nor takes a harmless one down.

@@ -58,6 +58,9 @@ impl ExemptionSet {
 pub struct Policy {
     /// Score thresholds, strictly increasing.
     pub thresholds: Thresholds,
+    /// Channels with thresholds of their own (a support channel can be stricter, a banter
+    /// channel laxer).
+    pub channel_thresholds: HashMap<u64, Thresholds>,
     /// Message severity (the weighted label maximum, before any history) at which the message
     /// is deleted, whoever wrote it.
     pub delete_at: f64,
@@ -120,6 +123,7 @@ impl Policy {
         let e = &c.exemptions;
         Ok(Self {
             thresholds: c.thresholds,
+            channel_thresholds: HashMap::new(),
             delete_at: c.enforcement.delete_at,
             timeout_ladder: ladder,
             cooldown_ms: ms(c.enforcement.cooldown.value()),
@@ -155,6 +159,14 @@ impl Policy {
     }
 
     /// Timeout for the `n`-th (0-based) active timeout: the ladder's step, or its last one.
+    /// The thresholds that judge a message in `channel`.
+    pub fn thresholds_for(&self, channel: u64) -> &Thresholds {
+        self.channel_thresholds
+            .get(&channel)
+            .unwrap_or(&self.thresholds)
+    }
+
+    /// The timeout for a member with `n` active timeouts.
     pub fn timeout_step(&self, n: usize) -> Duration {
         self.timeout_ladder
             .get(n)

@@ -24,6 +24,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("alert_role", "@role or id pinged by raid alerts, or none"),
     (
+        "channel.<#channel>.thresholds.warn|timeout|kick|ban",
+        "number in (0, 1], or none: that channel's own threshold",
+    ),
+    (
         "exemptions.roles",
         "@roles or ids, comma-separated, or none",
     ),
@@ -114,6 +118,9 @@ fn parse_threshold(v: &str) -> Result<Option<f64>, String> {
 /// Applies `key = value` to `settings`. `none` clears a setting back to the global value.
 pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(), String> {
     let key = key.trim().to_ascii_lowercase();
+    if let Some(rest) = key.strip_prefix("channel.") {
+        return apply_channel_threshold(settings, rest, value);
+    }
     match key.as_str() {
         "thresholds.warn" | "thresholds.timeout" | "thresholds.kick" | "thresholds.ban" => {
             let v = parse_threshold(value)?;
@@ -231,6 +238,39 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
     Ok(())
 }
 
+/// `channel.<id>.thresholds.<level>`: one channel's threshold over the guild's.
+fn apply_channel_threshold(
+    settings: &mut GuildSettings,
+    rest: &str,
+    value: &str,
+) -> Result<(), String> {
+    let usage = || {
+        "write channel.<#channel>.thresholds.warn (or timeout, kick, ban), e.g. channel.#memes.thresholds.warn"
+            .to_string()
+    };
+    let (channel, level) = rest.split_once(".thresholds.").ok_or_else(usage)?;
+    let channel = parse_id(channel)?;
+    let v = parse_threshold(value)?;
+    let map = settings
+        .channel_thresholds
+        .get_or_insert_with(Default::default);
+    let t = map.entry(channel).or_default();
+    match level {
+        "warn" => t.warn = v,
+        "timeout" => t.timeout = v,
+        "kick" => t.kick = v,
+        "ban" => t.ban = v,
+        _ => return Err(usage()),
+    }
+    if *t == ThresholdOverrides::default() {
+        map.remove(&channel);
+    }
+    if map.is_empty() {
+        settings.channel_thresholds = None;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +292,21 @@ mod tests {
         assert!(apply(&mut s, "dry_run", "on").is_ok());
         assert_eq!(s.dry_run, Some(true));
         assert!(apply(&mut s, "content_retention", "12h").is_ok());
+    }
+
+    #[test]
+    fn a_channel_gets_thresholds_of_its_own() {
+        let mut s = GuildSettings::default();
+        assert!(apply(&mut s, "channel.<#42>.thresholds.warn", "0.8").is_ok());
+        let t = s
+            .channel_thresholds
+            .as_ref()
+            .and_then(|m| m.get(&42).copied());
+        assert_eq!(t.and_then(|t| t.warn), Some(0.8));
+        assert!(apply(&mut s, "channel.42.thresholds.warn", "none").is_ok());
+        assert_eq!(s.channel_thresholds, None);
+        let e = apply(&mut s, "channel.42.warn", "0.8").unwrap_err();
+        assert!(e.contains("thresholds.warn"), "{e}");
     }
 
     #[test]

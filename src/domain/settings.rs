@@ -99,6 +99,8 @@ pub struct GuildSettings {
     pub content_retention: Option<DurationSpec>,
     /// Extra roles allowed to use moderator commands.
     pub moderator_roles: Option<Vec<u64>>,
+    /// Thresholds of single channels, over the guild's.
+    pub channel_thresholds: Option<std::collections::BTreeMap<u64, ThresholdOverrides>>,
     /// Channels `/mod raid lockdown on` closes to @everyone.
     pub lockdown_channels: Option<Vec<u64>>,
     /// Role pinged by incident alerts.
@@ -125,6 +127,23 @@ pub fn locale_list() -> String {
 }
 
 impl GuildSettings {
+    /// The thresholds in `channel`: the channel's own over `guild` (the guild's effective ones).
+    pub fn thresholds_in(&self, channel: u64, guild: &config::Thresholds) -> config::Thresholds {
+        match self
+            .channel_thresholds
+            .as_ref()
+            .and_then(|m| m.get(&channel))
+        {
+            Some(t) => config::Thresholds {
+                warn: t.warn.unwrap_or(guild.warn),
+                timeout: t.timeout.unwrap_or(guild.timeout),
+                kick: t.kick.unwrap_or(guild.kick),
+                ban: t.ban.unwrap_or(guild.ban),
+            },
+            None => *guild,
+        }
+    }
+
     /// The global configuration with this guild's overrides applied.
     pub fn effective(&self, base: &Config) -> Config {
         let mut c = base.clone();
@@ -162,6 +181,17 @@ impl GuildSettings {
             .filter(|p| p.key.starts_with("thresholds.") || p.key == "storage.content_retention")
             .map(|p| Problem::new(format!("guild.{}", p.key), p.message))
             .collect();
+        // Each channel's thresholds, over the guild's, follow the same rules.
+        for channel in self.channel_thresholds.iter().flat_map(|m| m.keys()) {
+            let mut c = effective.clone();
+            c.thresholds = self.thresholds_in(*channel, &effective.thresholds);
+            problems.extend(
+                config::validate(&c)
+                    .into_iter()
+                    .filter(|p| p.key.starts_with("thresholds."))
+                    .map(|p| Problem::new(format!("guild.channel.{channel}.{}", p.key), p.message)),
+            );
+        }
         let mut ids = |key: &str, list: &Option<Vec<u64>>| {
             if list.iter().flatten().any(|id| *id == 0) {
                 problems.push(Problem::new(

@@ -137,13 +137,25 @@ fn notice_style(g: &GuildView) -> NoticeStyle {
 
 /// Installs the guild's own policy when its settings change anything the policy holds.
 fn apply_policy(pipeline: &Pipeline, config: &Config, guild_id: u64, settings: &GuildSettings) {
-    if settings.thresholds.is_none() && settings.exemptions.is_none() && settings.dry_run.is_none()
+    if settings.thresholds.is_none()
+        && settings.exemptions.is_none()
+        && settings.dry_run.is_none()
+        && settings.channel_thresholds.is_none()
     {
         pipeline.set_guild_policy(guild_id, None);
         return;
     }
-    match Policy::from_config(&settings.effective(config)) {
-        Ok(p) => pipeline.set_guild_policy(guild_id, Some(p)),
+    let effective = settings.effective(config);
+    match Policy::from_config(&effective) {
+        Ok(mut p) => {
+            p.channel_thresholds = settings
+                .channel_thresholds
+                .iter()
+                .flat_map(|m| m.keys())
+                .map(|c| (*c, settings.thresholds_in(*c, &effective.thresholds)))
+                .collect();
+            pipeline.set_guild_policy(guild_id, Some(p))
+        }
         Err(e) => {
             // Stored settings were validated when set; a global reload can still make them
             // inconsistent. Keep deciding with the global policy and say why.

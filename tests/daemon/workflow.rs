@@ -828,3 +828,63 @@ async fn lockdown_survives_a_restart_and_restores_every_overwrite_exactly() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_can_have_thresholds_of_its_own() {
+    const BANTER: u64 = GUILD + 6;
+    let d = Daemon::start(Options::default()).await;
+    let admin = Author::new(600_000_000_000_000_558, "admin");
+    // Set from the top down, so every step stays ordered.
+    for (level, value) in [
+        ("ban", "0.995"),
+        ("kick", "0.99"),
+        ("timeout", "0.985"),
+        ("warn", "0.98"),
+    ] {
+        let r = slash(
+            &d,
+            &admin,
+            ADMINISTRATOR,
+            json!([{"name": "config", "type": 2, "options": [{"name": "set", "type": 1, "options": [
+                {"name": "key", "type": 3, "value": format!("channel.<#{BANTER}>.thresholds.{level}")},
+                {"name": "value", "type": 3, "value": value}]}]}]),
+        )
+        .await;
+        assert!(text(&r).starts_with("Set"), "{}", text(&r));
+    }
+    // Out of order for the channel: refused, naming the channel.
+    let r = slash(
+        &d,
+        &admin,
+        ADMINISTRATOR,
+        json!([{"name": "config", "type": 2, "options": [{"name": "set", "type": 1, "options": [
+            {"name": "key", "type": 3, "value": format!("channel.{BANTER}.thresholds.warn")},
+            {"name": "value", "type": 3, "value": "0.999"}]}]}]),
+    )
+    .await;
+    assert!(
+        text(&r).contains("Not changed") && text(&r).contains(&format!("channel.{BANTER}")),
+        "{}",
+        text(&r)
+    );
+    let a = Author::new(account_aged(Duration::from_secs(30 * 86_400), 66), "a");
+    let b = Author::new(account_aged(Duration::from_secs(30 * 86_400), 67), "b");
+    let insult = "you are a stupid idiot";
+    d.say(GENERAL, &a, insult);
+    let banter_id = d.say(BANTER, &b, insult);
+    let general = d
+        .eventually("the #general case", || async {
+            d.cases()
+                .await
+                .into_iter()
+                .find(|c| c.1 == a.id)
+                .map(|c| c.2)
+        })
+        .await;
+    assert_eq!(general, "warn", "the guild's thresholds in #general");
+    let banter_row = d.decision_of(banter_id).await;
+    assert!(
+        banter_row == "none" || banter_row == "delete",
+        "no sanction in the laxer channel: {banter_row}"
+    );
+}
