@@ -147,10 +147,16 @@ impl OutgoingMessage {
         let users: Vec<String> = self.mention_users.iter().map(|u| u.to_string()).collect();
         let mut body = json!({
             "content": truncate_message(&self.content),
-            "allowed_mentions": {"parse": [], "users": users,
-                "roles": self.mention_roles.iter().map(u64::to_string).collect::<Vec<_>>()},
+            "allowed_mentions": {"parse": [], "users": users},
             "components": rows,
         });
+        if !self.mention_roles.is_empty() {
+            body["allowed_mentions"]["roles"] = json!(self
+                .mention_roles
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>());
+        }
         if let Some(embed) = &self.embed {
             body["embeds"] = json!([embed_json(&embed.clone().fit(), self.embed_color)]);
         }
