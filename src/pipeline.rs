@@ -577,6 +577,30 @@ impl Pipeline {
     }
 }
 
+/// The model's scores with rule scores laid over them: each label's score is the higher of the
+/// two; a label the model lacks is added.
+pub fn merge_scores(model: &Scores, rules: &[(String, f32)]) -> Scores {
+    if rules.is_empty() {
+        return model.clone();
+    }
+    let mut labels: Vec<String> = model.labels().to_vec();
+    let mut values: Vec<f32> = model.values().to_vec();
+    for (label, v) in rules {
+        match labels.iter().position(|l| l == label) {
+            Some(i) => {
+                if let Some(m) = values.get_mut(i) {
+                    *m = if m.is_finite() { m.max(*v) } else { *v };
+                }
+            }
+            None => {
+                labels.push(label.clone());
+                values.push(*v);
+            }
+        }
+    }
+    Scores::new(labels.into(), values)
+}
+
 /// The standing as it was before the message first handled at `at` (ms): without the strikes
 /// taken from then on, its toxicity, or its place among the recent messages.
 fn without_message(st: &MemberStanding, at: i64, history_half_life_ms: i64) -> MemberStanding {
