@@ -7,10 +7,12 @@
 pub mod appeals;
 pub mod cases;
 pub mod notices;
+pub mod rules;
 pub mod setting_keys;
 pub mod settings;
 
 pub use appeals::{Appeal, AppealDecision, AppealStatus};
 pub use cases::{Case, CaseAction, CaseStatus, NewCase};
 pub use notices::{Ground, Locale, NoticeFacts, NoticeKind};
+pub use rules::{RuleKind, RuleOverrides};
 pub use settings::{ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides};

@@ -414,6 +414,7 @@ mod tests {
             content: format!("message {id}"),
             reply_to: None,
             mentions: vec![],
+            attachments: 0,
         }
     }
 
