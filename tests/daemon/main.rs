@@ -18,6 +18,7 @@ mod moderation;
 mod ops;
 mod raid;
 mod reliability;
+mod rules;
 
 use std::sync::Once;
 use usmca_bot::config::{load_from, Config, ConfigSource};
