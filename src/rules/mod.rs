@@ -68,7 +68,8 @@ pub struct RuleHit {
 /// What the rules found in one message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleReport {
-    /// Detected language (ISO 639-1), when the detector was confident.
+    /// Detected language (ISO 639-1), when it was detected (only when a language-specific
+    /// list needed it, or given) and the detector was confident.
     pub lang: Option<String>,
     /// Rules broken, word lists first.
     pub hits: Vec<RuleHit>,
@@ -127,7 +128,6 @@ pub struct RuleError(pub String);
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     words: WordMatcher,
-    detect_language: bool,
     invites: bool,
     invite_allow: Vec<String>,
     allow_domains: Vec<String>,
@@ -261,7 +261,6 @@ impl RuleSet {
         let mut deny_domains = domains(&cfg.deny_domains);
         deny_domains.extend(file_domains.iter().cloned());
         Ok(Self {
-            detect_language: words.wants_language(),
             words,
             invites: cfg.invites,
             invite_allow,
@@ -295,15 +294,20 @@ impl RuleSet {
     /// language-specific list needs it).
     pub fn check_in(&self, input: &RuleInput<'_>, lang: Option<&str>) -> RuleReport {
         let text = input.text;
-        let lang: Option<String> = match lang {
-            Some(l) => Some(l.to_string()),
-            None if self.detect_language => lang::detect(text).map(String::from),
-            None => None,
-        };
         let mut hits = Vec::new();
+        // Language identification costs about 100 times the matching: it runs only when a
+        // term of a language-specific list (the `auto` presets) matched.
+        let known = lang.map(String::from);
+        let mut found_lang = known.clone();
         if !self.words.is_empty() && !text.is_empty() {
             let normalized = words::normalize_for_match(text);
-            for h in self.words.find(&normalized, lang.as_deref()) {
+            let (found, l) = self.words.find_lazy(&normalized, known.is_some(), || {
+                known
+                    .clone()
+                    .or_else(|| lang::detect(text).map(String::from))
+            });
+            found_lang = l.or(found_lang);
+            for h in found {
                 hits.push(RuleHit {
                     rule: h.source.rule.clone(),
                     term: h.term.to_string(),
@@ -313,6 +317,7 @@ impl RuleSet {
                 });
             }
         }
+        let lang = found_lang;
         self.check_links(text, &mut hits);
         self.check_spam(input, &mut hits);
         RuleReport { lang, hits }

@@ -166,9 +166,27 @@ impl WordMatcher {
     /// Hits in `normalized` (from [`normalize_for_match`]) from the lists that apply to a
     /// message in `lang`, allowlisted spans removed. At most one hit per list and term.
     pub fn find(&self, normalized: &str, lang: Option<&str>) -> Vec<WordHit<'_>> {
+        let known = lang.map(String::from);
+        self.find_lazy(normalized, known.is_some(), || known.clone())
+            .0
+    }
+
+    /// Like [`find`](Self::find), but the language is detected (by `detect`) only when a term
+    /// of a language-specific list matched: language identification costs far more than the
+    /// matching. `known` says `detect` returns a language already known (no detection cost).
+    /// Returns the hits and the language, when it was asked for.
+    pub fn find_lazy(
+        &self,
+        normalized: &str,
+        known: bool,
+        detect: impl FnOnce() -> Option<String>,
+    ) -> (Vec<WordHit<'_>>, Option<String>) {
         let Some(ac) = &self.ac else {
-            return Vec::new();
+            return (Vec::new(), if known { detect() } else { None });
         };
+        let mut detect = Some(detect);
+        let mut lang: Option<String> = None;
+        let mut asked = false;
         let mut hits: Vec<(usize, usize, usize)> = Vec::new();
         let mut allowed: Vec<(usize, usize)> = Vec::new();
         for m in ac.find_overlapping_iter(normalized) {
@@ -189,8 +207,14 @@ impl WordMatcher {
                 None => allowed.push((s, e)),
                 Some(i) => {
                     let src = &self.sources[i];
-                    if src.only_lang.as_deref().is_some_and(|l| Some(l) != lang) {
-                        continue;
+                    if let Some(only) = src.only_lang.as_deref() {
+                        if !asked {
+                            asked = true;
+                            lang = detect.take().and_then(|d| d());
+                        }
+                        if lang.as_deref() != Some(only) {
+                            continue;
+                        }
                     }
                     hits.push((s, e, m.pattern().as_usize()));
                 }
@@ -213,7 +237,10 @@ impl WordMatcher {
                 out.push(hit);
             }
         }
-        out
+        if known && !asked {
+            lang = detect.take().and_then(|d| d());
+        }
+        (out, lang)
     }
 }
 

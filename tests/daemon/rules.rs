@@ -70,8 +70,10 @@ async fn reasons(d: &Daemon) -> Vec<String> {
 }
 
 fn options(dry_run: bool) -> Options {
-    let mut o = Options::default();
-    o.guilds = vec![guild().vanity("ourserver")];
+    let mut o = Options {
+        guilds: vec![guild().vanity("ourserver")],
+        ..Options::default()
+    };
     if dry_run {
         o.settings.dry_run = Some(true);
     }
