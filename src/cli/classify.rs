@@ -164,12 +164,16 @@ fn classify_chunk(
         let line = if ctx.json {
             json_line(text, s, &p, lang.as_deref(), &report)
         } else {
-            let mut l = text_line(text, s, &p, ctx.policy.delete_at);
-            l.push_str(&format!("\tlang={}", lang.as_deref().unwrap_or("?")));
+            // Language and rule hits go before the text, which stays the last field.
+            let l = text_line(text, s, &p, ctx.policy.delete_at);
+            let mut extra = format!("lang={}", lang.as_deref().unwrap_or("?"));
             if !report.hits.is_empty() {
-                l.push_str(&format!("\t{}", report.describe()));
+                extra.push_str(&format!("\t{}", report.describe()));
             }
-            l
+            match l.rsplit_once('\t') {
+                Some((head, text)) => format!("{head}\t{extra}\t{text}"),
+                None => format!("{l}\t{extra}"),
+            }
         };
         writeln!(out, "{line}").map_err(Failure::Output)?;
     }
