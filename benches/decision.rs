@@ -55,6 +55,8 @@ fn event(i: u64) -> MessageEvent {
             .is_multiple_of(5)
             .then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
         mentions: vec![],
+        role_mentions: vec![],
+        attachments: 0,
     }
 }
 

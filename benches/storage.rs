@@ -155,6 +155,8 @@ fn mixed_event(i: u64) -> (MessageEvent, Scores) {
             .is_multiple_of(5)
             .then_some(snowflake_at(T0 - 500 * 86_400_000, 7)),
         mentions: vec![],
+        role_mentions: vec![],
+        attachments: 0,
     };
     (ev, Scores::new(labels, values))
 }

@@ -15,7 +15,8 @@ use crate::behaviour::{
 };
 use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
 use crate::classifier::{Classifier, ClassifierError, Scores};
-use crate::decision::{decide, Action, Decision, DecisionInput, Policy};
+use crate::decision::{decide, with_rule_floor, Action, Decision, DecisionInput, Policy};
+use crate::rules::{RuleAction, RuleInput, RuleReport, RuleSet};
 use crate::state::WindowStore;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,12 @@ pub struct MessageEvent {
     pub reply_to_author: Option<u64>,
     /// Mentioned users.
     pub mentions: Vec<u64>,
+    /// Mentioned roles.
+    #[serde(default)]
+    pub role_mentions: Vec<u64>,
+    /// Attachments.
+    #[serde(default)]
+    pub attachments: u32,
 }
 
 /// A member joined a guild. The account's age comes from the user id.
@@ -88,8 +95,10 @@ pub struct Outcome {
     pub message_id: u64,
     /// Author.
     pub author_id: u64,
-    /// Classifier probabilities.
+    /// Classifier probabilities, with the scores of rule hits laid over them (max per label).
     pub scores: Scores,
+    /// The message's language and the rules it broke.
+    pub rules: RuleReport,
     /// Behaviour score and factors.
     pub behaviour: BehaviourScore,
     /// What to do.
@@ -122,6 +131,7 @@ pub enum PipelineError {
 pub struct Pipeline {
     classifier: Option<Classifier>,
     policies: RwLock<Policies>,
+    rules: RwLock<RuleBook>,
     detector: BrigadeDetector,
     book: MemberBook,
     store: Option<Arc<dyn StandingStore>>,
@@ -144,6 +154,13 @@ struct MemberFacts {
 
 /// Members whose roles are remembered for incident responses; the map is cleared past this.
 const MEMBER_FACTS_CAPACITY: usize = 100_000;
+
+/// The compiled rules: the global ones and each guild's own.
+#[derive(Default)]
+struct RuleBook {
+    base: Arc<RuleSet>,
+    guilds: HashMap<u64, Arc<RuleSet>>,
+}
 
 /// The global policy and the guilds that override it (per-guild thresholds, exemptions, dry-run).
 struct Policies {
@@ -172,6 +189,7 @@ impl Pipeline {
                 base: Arc::new(policy),
                 guilds: HashMap::new(),
             }),
+            rules: RwLock::new(RuleBook::default()),
             book: MemberBook::new(DEFAULT_BOOK_CAPACITY),
             store: None,
             incidents: Mutex::new(HashMap::new()),
@@ -218,6 +236,41 @@ impl Pipeline {
         };
     }
 
+    /// Replaces the rules of guilds without their own (configuration load or reload).
+    pub fn set_rules(&self, rules: Arc<RuleSet>) {
+        self.rules.write().unwrap_or_else(|e| e.into_inner()).base = rules;
+    }
+
+    /// Sets (Some) or removes (None) the compiled rules of one guild.
+    pub fn set_guild_rules(&self, guild_id: u64, rules: Option<Arc<RuleSet>>) {
+        let mut book = self.rules.write().unwrap_or_else(|e| e.into_inner());
+        match rules {
+            Some(r) => book.guilds.insert(guild_id, r),
+            None => book.guilds.remove(&guild_id),
+        };
+    }
+
+    /// The rules that apply in `guild_id`.
+    pub fn rules_for(&self, guild_id: u64) -> Arc<RuleSet> {
+        let book = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        book.guilds.get(&guild_id).unwrap_or(&book.base).clone()
+    }
+
+    /// What `guild_id`'s rules find in a message.
+    pub fn check_rules(&self, ev: &MessageEvent) -> RuleReport {
+        let mut targets: Vec<u64> = ev.mentions.clone();
+        targets.sort_unstable();
+        targets.dedup();
+        let mut roles = ev.role_mentions.clone();
+        roles.sort_unstable();
+        roles.dedup();
+        self.rules_for(ev.guild_id).check(&RuleInput {
+            text: &ev.content,
+            mentions: targets.len() + roles.len(),
+            attachments: ev.attachments,
+        })
+    }
+
     fn read_policies(&self) -> std::sync::RwLockReadGuard<'_, Policies> {
         self.policies.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -249,6 +302,8 @@ impl Pipeline {
         let standing_unavailable = !self.ensure_loaded(key).await;
         let policy = self.policy_for(ev.guild_id);
         let p = &policy.behaviour;
+        let report = self.check_rules(&ev);
+        let scores = merge_scores(&scores, &report.scores());
         let (severity, top_label) = p.severity(scores.iter());
         let fp = fingerprint(&ev.content);
         let joined_ms = ev.author_joined_at.map(ms);
@@ -303,20 +358,36 @@ impl Pipeline {
                 }
                 _ => score(p, &facts, st),
             };
-            let decision = decide(
-                policy,
-                &DecisionInput {
-                    guild_id: ev.guild_id,
-                    channel_id: ev.channel_id,
-                    message_id: ev.message_id,
-                    author_id: ev.author_id,
-                    author_roles: &ev.author_roles,
-                    author_is_moderator: ev.author_is_moderator,
-                    behaviour: &behaviour,
-                    standing: st,
-                    now_ms: now,
-                },
-            );
+            let input = DecisionInput {
+                guild_id: ev.guild_id,
+                channel_id: ev.channel_id,
+                message_id: ev.message_id,
+                author_id: ev.author_id,
+                author_roles: &ev.author_roles,
+                author_is_moderator: ev.author_is_moderator,
+                behaviour: &behaviour,
+                standing: st,
+                now_ms: now,
+            };
+            let mut decision = decide(policy, &input);
+            if !report.hits.is_empty() {
+                let why = report.describe();
+                decision = match report.floor() {
+                    Some(floor) => {
+                        let min = match floor {
+                            RuleAction::Timeout => Action::Timeout,
+                            _ => Action::None,
+                        };
+                        with_rule_floor(policy, &input, decision, min, &why)
+                    }
+                    None => {
+                        // Word hits count through the score: say which rule and term.
+                        decision.summary = format!("{} · {why}", decision.summary);
+                        decision.moderator_reason = format!("{}\n{why}", decision.moderator_reason);
+                        decision
+                    }
+                };
+            }
             decision.apply_to(st, ev.message_id, now, policy);
             if !ev.edited {
                 let msg = RecentMessage {
@@ -343,6 +414,7 @@ impl Pipeline {
             message_id: ev.message_id,
             author_id: ev.author_id,
             scores,
+            rules: report,
             behaviour,
             decision,
             incidents,
@@ -632,6 +704,30 @@ impl Pipeline {
         map.get(&guild_id)
             .is_some_and(|(_, p)| p.contains(&user_id))
     }
+}
+
+/// The model's scores with rule scores laid over them: each label's score is the higher of the
+/// two; a label the model lacks is added.
+pub fn merge_scores(model: &Scores, rules: &[(String, f32)]) -> Scores {
+    if rules.is_empty() {
+        return model.clone();
+    }
+    let mut labels: Vec<String> = model.labels().to_vec();
+    let mut values: Vec<f32> = model.values().to_vec();
+    for (label, v) in rules {
+        match labels.iter().position(|l| l == label) {
+            Some(i) => {
+                if let Some(m) = values.get_mut(i) {
+                    *m = if m.is_finite() { m.max(*v) } else { *v };
+                }
+            }
+            None => {
+                labels.push(label.clone());
+                values.push(*v);
+            }
+        }
+    }
+    Scores::new(labels.into(), values)
 }
 
 /// The standing as it was before the message first handled at `at` (ms): without the strikes

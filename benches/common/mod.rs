@@ -202,6 +202,8 @@ pub fn message_event(i: u64, message_id: u64, content: &str) -> MessageEvent {
         edited: false,
         reply_to_author: None,
         mentions: vec![],
+        role_mentions: vec![],
+        attachments: 0,
     }
 }
 

@@ -11,6 +11,8 @@
 
 use crate::classifier::{Classifier, Scores};
 use crate::decision::{preview, Policy, Preview, Sanction};
+use crate::pipeline::merge_scores;
+use crate::rules::{lang, RuleInput, RuleReport, RuleSet};
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -38,9 +40,17 @@ pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
+    let rules = match RuleSet::compile(&config.rules, "", &[], &[]) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
     let ctx = Context {
         classifier: &classifier,
         policy: &policy,
+        rules: &rules,
         json,
     };
     let stdout = std::io::stdout();
@@ -74,6 +84,7 @@ pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
 struct Context<'a> {
     classifier: &'a Classifier,
     policy: &'a Policy,
+    rules: &'a RuleSet,
     json: bool,
 }
 
@@ -140,11 +151,29 @@ fn classify_chunk(
         .map_err(Failure::Classify)?;
     let now = chrono::Utc::now().timestamp_millis();
     for (text, s) in texts.iter().zip(&scores) {
+        let report = ctx.rules.check(&RuleInput {
+            text,
+            ..RuleInput::default()
+        });
+        let lang = report
+            .lang
+            .clone()
+            .or_else(|| lang::detect(text).map(String::from));
+        let s = &merge_scores(s, &report.scores());
         let p = preview(ctx.policy, s.iter(), now);
         let line = if ctx.json {
-            json_line(text, s, &p)
+            json_line(text, s, &p, lang.as_deref(), &report)
         } else {
-            text_line(text, s, &p, ctx.policy.delete_at)
+            // Language and rule hits go before the text, which stays the last field.
+            let l = text_line(text, s, &p, ctx.policy.delete_at);
+            let mut extra = format!("lang={}", lang.as_deref().unwrap_or("?"));
+            if !report.hits.is_empty() {
+                extra.push_str(&format!("\t{}", report.describe()));
+            }
+            match l.rsplit_once('\t') {
+                Some((head, text)) => format!("{head}\t{extra}\t{text}"),
+                None => format!("{l}\t{extra}"),
+            }
         };
         writeln!(out, "{line}").map_err(Failure::Output)?;
     }
@@ -190,9 +219,19 @@ struct JsonLine<'a> {
     first_offence: SanctionLine,
     /// ... and for one warned the day before.
     repeat_offence: SanctionLine,
+    /// Detected language (ISO 639-1), null when not confident.
+    lang: Option<&'a str>,
+    /// Rules of the configured `[rules]` the text broke.
+    rules: &'a [crate::rules::RuleHit],
 }
 
-fn json_line(text: &str, s: &Scores, p: &Preview) -> String {
+fn json_line(
+    text: &str,
+    s: &Scores,
+    p: &Preview,
+    lang: Option<&str>,
+    report: &RuleReport,
+) -> String {
     let (max_label, max_score) = s.max();
     let line = JsonLine {
         text,
@@ -204,6 +243,8 @@ fn json_line(text: &str, s: &Scores, p: &Preview) -> String {
         delete: p.delete,
         first_offence: SanctionLine::of(&p.first_offence),
         repeat_offence: SanctionLine::of(&p.repeat_offence),
+        lang,
+        rules: &report.hits,
     };
     // Serialising strings and floats cannot fail; fall back to an empty object rather than panic.
     serde_json::to_string(&line).unwrap_or_else(|_| "{}".into())

@@ -3,6 +3,8 @@
 use crate::behaviour::BehaviourParams;
 use crate::classifier::Classifier;
 use crate::evaluate::{load_dataset, DatasetSpec, Evaluation};
+use crate::pipeline::merge_scores;
+use crate::rules::{RuleInput, RuleSet};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -46,6 +48,14 @@ pub struct EvaluateArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Combine the model with the configured `[rules]` word lists, as the daemon does: each
+    /// label's score is the higher of the model's and the rules'.
+    #[arg(long)]
+    pub rules: bool,
+    /// Word-list presets to enable (comma-separated language codes, e.g. es,it,tr,en), instead
+    /// of `rules.presets`; implies --rules.
+    #[arg(long, value_name = "CODES")]
+    pub presets: Option<String>,
 }
 
 /// The score `--score` names.
@@ -89,6 +99,25 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
         }
     };
     let weights = BehaviourParams::from_config(&config);
+    let rules = if args.rules || args.presets.is_some() {
+        let mut rc = config.rules.clone();
+        if let Some(p) = &args.presets {
+            rc.presets = p
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        match RuleSet::compile(&rc, "", &[], &[]) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(super::EXIT_CONFIG);
+            }
+        }
+    } else {
+        None
+    };
     let measure = match args.score.as_str() {
         "max" => Measure::Max,
         "severity" => Measure::Severity,
@@ -116,10 +145,24 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
     let started = std::time::Instant::now();
     for chunk in ds.texts.chunks(256) {
         match classifier.classify_blocking(chunk) {
-            Ok(batch) => scores.extend(batch.iter().map(|s| match measure {
-                Measure::Label(i) => s.values().get(i).copied().map_or(0.0, f64::from),
-                Measure::Max => f64::from(s.max().1),
-                Measure::Severity => weights.severity(s.iter()).0,
+            Ok(batch) => scores.extend(batch.iter().zip(chunk).map(|(s, text)| {
+                let merged;
+                let s = match &rules {
+                    Some(r) => {
+                        let report = r.check(&RuleInput {
+                            text,
+                            ..RuleInput::default()
+                        });
+                        merged = merge_scores(s, &report.scores());
+                        &merged
+                    }
+                    None => s,
+                };
+                match measure {
+                    Measure::Label(i) => s.values().get(i).copied().map_or(0.0, f64::from),
+                    Measure::Max => f64::from(s.max().1),
+                    Measure::Severity => weights.severity(s.iter()).0,
+                }
             })),
             Err(e) => {
                 progress.abandon();
@@ -148,14 +191,13 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
         ));
     }
     thresholds.extend(args.at.iter().map(|v| ("--at".to_string(), *v)));
-    let eval = Evaluation::compute(
-        classifier.model_name(),
-        &args.score,
-        &ds,
-        &scores,
-        &thresholds,
-    )
-    .with_timing(seconds);
+    let name = if rules.is_some() {
+        format!("{} + rules", classifier.model_name())
+    } else {
+        classifier.model_name().to_string()
+    };
+    let eval =
+        Evaluation::compute(&name, &args.score, &ds, &scores, &thresholds).with_timing(seconds);
     if args.json {
         match serde_json::to_string_pretty(&eval) {
             Ok(s) => println!("{s}"),

@@ -48,7 +48,7 @@ pub enum Command {
     /// Classify every message of a chat export and report (offline: no Discord, database or Redis needed).
     Scan(scan::ScanArgs),
     /// Measure the model on a labelled CSV: ROC-AUC, average precision, precision/recall/F1 at the thresholds.
-    Evaluate(evaluate::EvaluateArgs),
+    Evaluate(Box<evaluate::EvaluateArgs>),
     /// Inspect the configuration.
     Config {
         /// What to do with it.
@@ -144,7 +144,7 @@ pub fn main() -> ExitCode {
         } => config_cmd::check(cli.config.as_deref()),
         Command::Classify { json, texts } => classify::run(cli.config.as_deref(), json, texts),
         Command::Scan(args) => scan::run(args, cli.config.as_deref()),
-        Command::Evaluate(args) => evaluate::run(args, cli.config.as_deref()),
+        Command::Evaluate(args) => evaluate::run(*args, cli.config.as_deref()),
         Command::Migrate => migrate::run(cli.config.as_deref()),
         Command::Audit {
             action: AuditAction::Verify { guild },

@@ -110,6 +110,7 @@ pub fn definitions() -> Vec<CreateCommand> {
                     ),
             ),
         )
+        .add_option(rules_group())
         .add_option(
             sub("dryrun", "Record decisions without acting (administrators)").add_sub_option(
                 CreateCommandOption::new(CommandOptionType::String, "state", "on or off")
@@ -135,6 +136,65 @@ pub fn definitions() -> Vec<CreateCommand> {
         .kind(CommandType::User)
         .default_member_permissions(Permissions::MANAGE_MESSAGES);
     vec![mod_cmd, check, moderate]
+}
+
+/// `/mod rules list | add | remove | test`.
+fn rules_group() -> CreateCommandOption {
+    let sub = |name: &str, desc: &str| {
+        CreateCommandOption::new(CommandOptionType::SubCommand, name, desc)
+    };
+    let string =
+        |name: &str, desc: &str| CreateCommandOption::new(CommandOptionType::String, name, desc);
+    let kind = || {
+        let mut k = string("kind", "What to add or remove").required(true);
+        for (_, name) in crate::domain::RuleKind::ALL {
+            k = k.add_string_choice(name, name);
+        }
+        k
+    };
+    CreateCommandOption::new(
+        CommandOptionType::SubCommandGroup,
+        "rules",
+        "Word lists, links and spam rules beside the model",
+    )
+    .add_sub_option(sub("list", "Show this server's rules"))
+    .add_sub_option(
+        sub(
+            "add",
+            "Add a word, allowlisted phrase, domain or invite (administrators)",
+        )
+        .add_sub_option(kind())
+        .add_sub_option(
+            string(
+                "value",
+                "Word, phrase or pattern (scam*, *coin), domain or invite",
+            )
+            .required(true),
+        )
+        .add_sub_option(string("list", "Word list name (default: custom)"))
+        .add_sub_option(
+            string("label", "Label a hit feeds (default: toxic)")
+                .add_string_choice("toxic", "toxic")
+                .add_string_choice("obscene", "obscene")
+                .add_string_choice("insult", "insult")
+                .add_string_choice("identity_hate", "identity_hate")
+                .add_string_choice("threat", "threat"),
+        )
+        .add_sub_option(CreateCommandOption::new(
+            CommandOptionType::Number,
+            "severity",
+            "Score a hit gives the label, in (0, 1] (default 0.99: deleted)",
+        )),
+    )
+    .add_sub_option(
+        sub("remove", "Remove a rule (administrators)")
+            .add_sub_option(kind())
+            .add_sub_option(string("value", "What to remove").required(true)),
+    )
+    .add_sub_option(
+        sub("test", "What the rules find in a text")
+            .add_sub_option(string("text", "Text to try").required(true)),
+    )
 }
 
 /// Installs the commands in `guild` (replacing older versions).

@@ -29,6 +29,25 @@ pub enum ModCommand {
     ConfigSet(String, String),
     /// `/mod dryrun on|off`
     DryRun(bool),
+    /// `/mod rules list`
+    RulesList,
+    /// `/mod rules add kind value [list] [label] [severity]`
+    RulesAdd {
+        /// What kind of rule.
+        kind: String,
+        /// The word, phrase, domain or invite.
+        value: String,
+        /// Word list name.
+        list: Option<String>,
+        /// Label a word hit feeds.
+        label: Option<String>,
+        /// Score a word hit gives.
+        severity: Option<f64>,
+    },
+    /// `/mod rules remove kind value`
+    RulesRemove(String, String),
+    /// `/mod rules test text`
+    RulesTest(String),
 }
 
 fn opt<'a>(opts: &'a [CommandDataOption], name: &str) -> Option<&'a CommandDataOptionValue> {
@@ -68,6 +87,38 @@ pub fn parse(options: &[CommandDataOption]) -> Result<ModCommand, String> {
         "dryrun" => {
             let s = string(sub, "state").ok_or_else(|| need("state"))?;
             setting_keys::parse_bool(&s).map(ModCommand::DryRun)
+        }
+        "rules" => {
+            let Some(inner) = sub.first() else {
+                return Err("use /mod rules list, add, remove or test".into());
+            };
+            let args = match &inner.value {
+                CommandDataOptionValue::SubCommand(o) => o.as_slice(),
+                _ => &[],
+            };
+            let need = |what: &str| format!("/mod rules {} needs `{what}`", inner.name);
+            match inner.name.as_str() {
+                "list" => Ok(ModCommand::RulesList),
+                "add" => Ok(ModCommand::RulesAdd {
+                    kind: string(args, "kind").ok_or_else(|| need("kind"))?,
+                    value: string(args, "value").ok_or_else(|| need("value"))?,
+                    list: string(args, "list"),
+                    label: string(args, "label"),
+                    severity: match opt(args, "severity") {
+                        Some(CommandDataOptionValue::Number(n)) => Some(*n),
+                        Some(CommandDataOptionValue::Integer(i)) => Some(*i as f64),
+                        _ => None,
+                    },
+                }),
+                "remove" => Ok(ModCommand::RulesRemove(
+                    string(args, "kind").ok_or_else(|| need("kind"))?,
+                    string(args, "value").ok_or_else(|| need("value"))?,
+                )),
+                "test" => Ok(ModCommand::RulesTest(
+                    string(args, "text").ok_or_else(|| need("text"))?,
+                )),
+                other => Err(format!("unknown /mod rules {other}")),
+            }
         }
         "config" => {
             let Some(inner) = sub.first() else {
@@ -201,7 +252,13 @@ pub async fn run(
     who: Access,
     cmd: ModCommand,
 ) -> String {
-    let admin_only = matches!(cmd, ModCommand::ConfigSet(..) | ModCommand::DryRun(_));
+    let admin_only = matches!(
+        cmd,
+        ModCommand::ConfigSet(..)
+            | ModCommand::DryRun(_)
+            | ModCommand::RulesAdd { .. }
+            | ModCommand::RulesRemove(..)
+    );
     if who == Access::Member {
         return "You need Manage Messages or a moderator role to use /mod.".into();
     }
@@ -235,6 +292,57 @@ pub async fn run(
         ModCommand::ConfigShow => config_show(service, guild_id),
         ModCommand::ConfigSet(key, value) => {
             config_set(service, guild_id, user, &key, &value).await
+        }
+        ModCommand::RulesList => service.rules_list(guild_id).join("\n"),
+        ModCommand::RulesAdd {
+            kind,
+            value,
+            list,
+            label,
+            severity,
+        } => match service
+            .add_rule(
+                guild_id,
+                user,
+                &kind,
+                &value,
+                list.as_deref(),
+                label.as_deref(),
+                severity,
+            )
+            .await
+        {
+            Ok(said) => format!("{said} (recorded in the audit trail)."),
+            Err(e) => format!("Not added: {e}"),
+        },
+        ModCommand::RulesRemove(kind, value) => {
+            match service.remove_rule(guild_id, user, &kind, &value).await {
+                Ok(said) => format!("{said} (recorded in the audit trail)."),
+                Err(e) => format!("Not removed: {e}"),
+            }
+        }
+        ModCommand::RulesTest(text) => {
+            let r = service.test_rules(guild_id, &text);
+            let lang = r.lang.as_deref().unwrap_or("not detected");
+            if r.hits.is_empty() {
+                format!("No rule matches (language: {lang}).")
+            } else {
+                let lines: Vec<String> = r
+                    .hits
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "- rule {} matched `{}`: {} ({} {:.2})",
+                            h.rule,
+                            h.term,
+                            h.action.as_str(),
+                            h.label,
+                            h.severity
+                        )
+                    })
+                    .collect();
+                format!("Language: {lang}\n{}", lines.join("\n"))
+            }
         }
         ModCommand::DryRun(on) => {
             let v = if on { "on" } else { "off" };

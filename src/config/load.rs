@@ -72,7 +72,7 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
 
     // Unknown top-level sections (typos such as USMCA_THRESHOLD__WARN) are errors, not silently ignored.
-    const SECTIONS: [&str; 14] = [
+    const SECTIONS: [&str; 15] = [
         "discord",
         "database",
         "redis",
@@ -82,6 +82,7 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
         "behaviour",
         "brigade",
         "exemptions",
+        "rules",
         "storage",
         "limits",
         "http",
@@ -117,6 +118,7 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
         behaviour: section!("behaviour"),
         brigade: section!("brigade"),
         exemptions: section!("exemptions"),
+        rules: section!("rules"),
         storage: section!("storage"),
         limits: section!("limits"),
         http: section!("http"),

@@ -13,7 +13,7 @@ pub use load::{load, load_from, ConfigSource};
 pub use reload::spawn_sighup_reloader;
 pub use reload::LiveConfig;
 pub use secret::{Secret, SecretUrl};
-pub use validate::{validate, ConfigError, Problem, ShardSpec};
+pub use validate::{validate, ConfigError, Problem, ShardSpec, RULE_ACTIONS};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,6 +45,8 @@ pub struct Config {
     pub brigade: BrigadeConfig,
     /// Who and where is never punished automatically.
     pub exemptions: Exemptions,
+    /// Rules beside the model: word lists, links and invites, spam.
+    pub rules: RulesConfig,
     /// What is stored and for how long.
     pub storage: StorageConfig,
     /// Rate limits for commands and the bot's own actions.
@@ -224,6 +226,73 @@ pub struct StorageConfig {
     /// Directory of the local journal that records actions while Postgres is down (one per
     /// process; empty: no journal, and moderation stops recording when Postgres does).
     pub journal_dir: String,
+}
+
+/// A named word list: terms (whole words, `*` at either end for prefix or suffix matches) that
+/// feed one label with one severity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordListSpec {
+    /// Name, shown in case reasons (`rule slurs: "term"`).
+    pub name: String,
+    /// The label a hit feeds (`toxic`, `obscene`, `insult`, `identity_hate`, `threat`).
+    pub label: String,
+    /// The score a hit gives that label, in (0, 1].
+    pub severity: f64,
+    /// Words, phrases and patterns.
+    pub terms: Vec<String>,
+}
+
+/// `[rules]`: rules beside the model, for every guild (guilds add their own with `/mod rules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Word-list presets by language code; `auto`: English, the server's language and each
+    /// message's detected language; empty: none.
+    pub presets: Vec<String>,
+    /// Label a preset hit feeds.
+    pub preset_label: String,
+    /// Score a preset hit gives that label.
+    pub preset_severity: f64,
+    /// Extra terms for every guild.
+    pub terms: Vec<String>,
+    /// Label a hit on `terms` feeds.
+    pub term_label: String,
+    /// Score a hit on `terms` gives that label.
+    pub term_severity: f64,
+    /// Words and phrases that are never hits (they beat every list).
+    pub allow: Vec<String>,
+    /// Delete invites to other Discord servers.
+    pub invites: bool,
+    /// Invite codes that are allowed (the server's own vanity code always is).
+    pub invite_allow: Vec<String>,
+    /// Domains (with their subdomains) whose links are never hits.
+    pub allow_domains: Vec<String>,
+    /// Domains (with their subdomains) whose links are hits.
+    pub deny_domains: Vec<String>,
+    /// File of denied domains, one per line (`#` comments); empty: none.
+    pub deny_domains_file: String,
+    /// What a link or invite hit does: `delete`, `ladder` or `timeout`.
+    pub link_action: String,
+    /// Mentions (users and roles) in one message that count as mass mentions; 0: off.
+    pub mass_mentions: u32,
+    /// What a mass-mention hit does: `delete`, `ladder` or `timeout`.
+    pub mention_action: String,
+    /// Share of capital letters that counts as shouting; 0: off.
+    pub caps_ratio: f64,
+    /// Letters a message needs before `caps_ratio` applies.
+    pub caps_min_letters: u32,
+    /// Emoji in one message above which it is an emoji flood; 0: off.
+    pub emoji_max: u32,
+    /// Combining marks on one letter above which it is zalgo text; 0: off.
+    pub zalgo_marks: u32,
+    /// Attachments in one message above which it is an attachment flood; 0: off.
+    pub attachments_max: u32,
+    /// What a caps, emoji, zalgo or attachment hit does: `delete`, `ladder` or `timeout`.
+    pub spam_action: String,
+    /// Named word lists (guild settings add theirs).
+    #[serde(default)]
+    pub lists: Vec<WordListSpec>,
 }
 
 /// `[limits]`

@@ -25,6 +25,7 @@ pub const LIVE_KEYS: &[&str] = &[
     "enforcement.dry_run",
     "behaviour.",
     "exemptions.",
+    "rules.",
     "limits.commands_per_minute",
     "storage.store_content",
     "discord.moderator_roles",

@@ -401,8 +401,51 @@ pub fn validate(c: &Config) -> Vec<Problem> {
         );
     }
 
+    // Rules.
+    let r = &c.rules;
+    ck.unit_interval("rules.preset_severity", r.preset_severity);
+    ck.unit_interval("rules.term_severity", r.term_severity);
+    for (key, label) in [
+        ("rules.preset_label", &r.preset_label),
+        ("rules.term_label", &r.term_label),
+    ] {
+        if label.trim().is_empty() {
+            ck.push(key, "needs a label, e.g. \"toxic\"");
+        }
+    }
+    for (key, action) in [
+        ("rules.link_action", &r.link_action),
+        ("rules.mention_action", &r.mention_action),
+        ("rules.spam_action", &r.spam_action),
+    ] {
+        if !RULE_ACTIONS.contains(&action.as_str()) {
+            ck.push(
+                key,
+                format!("must be \"delete\", \"ladder\" or \"timeout\", got {action:?}"),
+            );
+        }
+    }
+    if !(0.0..=1.0).contains(&r.caps_ratio) {
+        ck.push(
+            "rules.caps_ratio",
+            format!("must be in [0, 1] (0 turns it off), got {}", r.caps_ratio),
+        );
+    }
+    for (i, l) in r.lists.iter().enumerate() {
+        ck.unit_interval(&format!("rules.lists[{i}].severity"), l.severity);
+        if l.name.trim().is_empty() || l.label.trim().is_empty() {
+            ck.push(
+                &format!("rules.lists[{i}]"),
+                "needs a name and a label, e.g. name = \"slurs\", label = \"identity_hate\"",
+            );
+        }
+    }
+
     ck.problems
 }
+
+/// What a link, mention or spam rule may do.
+pub const RULE_ACTIONS: &[&str] = &["delete", "ladder", "timeout"];
 
 fn check_url(ck: &mut Checker, key: &str, value: &str, schemes: &[&str]) {
     match url::Url::parse(value) {

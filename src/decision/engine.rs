@@ -372,3 +372,86 @@ fn grounds(
     }
     out
 }
+
+/// Lays a rule's own action over a decision: the message is deleted, and the member draws at
+/// least `min` (`Action::None`: deletion only; `Action::Timeout`: the ladder's next timeout).
+/// Pure, like [`decide`]: exemptions, dry-run, the cooldown and per-message idempotency hold as
+/// for every automatic action. `why` names the rule and what matched; it joins the reasons.
+pub fn with_rule_floor(
+    policy: &Policy,
+    i: &DecisionInput<'_>,
+    mut d: Decision,
+    min: Action,
+    why: &str,
+) -> Decision {
+    if let Some(ex) = exemption(policy, i) {
+        let note = format!("exempt from {why}: {ex}");
+        d.note = Some(match d.note.take() {
+            Some(n) => format!("{n}; {note}"),
+            None => note,
+        });
+        d.moderator_reason = format!("{}\n{why} (exempt: {ex})", d.moderator_reason);
+        return d;
+    }
+    let st = i.standing;
+    let previous = st.record_for(i.message_id);
+    if !previous.is_some_and(|p| p.deleted) {
+        d.delete_message = true;
+    }
+    if min.rank() > d.action.rank() {
+        let cooled = st
+            .last_action
+            .is_some_and(|(at, r)| i.now_ms - at < policy.cooldown_ms && r >= min.rank());
+        let handled = previous.is_some_and(|p| p.rank >= min.rank());
+        if !cooled && !handled {
+            d.action = min;
+            d.timeout_secs = (min == Action::Timeout).then(|| {
+                policy
+                    .timeout_step(st.active_timeouts(i.now_ms, policy.strike_half_life_ms))
+                    .as_secs()
+            });
+            let ground = if why.contains("rule mass-mentions")
+                || why.contains("rule caps")
+                || why.contains("rule emoji")
+                || why.contains("rule zalgo")
+                || why.contains("rule attachments")
+            {
+                Ground::Flooding
+            } else {
+                Ground::Content
+            };
+            if !d.grounds.contains(&ground) {
+                d.grounds.insert(0, ground);
+            }
+        }
+    }
+    if d.action == Action::None && d.delete_message {
+        d.action = Action::Delete;
+    }
+    let what = match (d.action, d.timeout_secs) {
+        (Action::Timeout, Some(s)) => format!(
+            "timeout {}",
+            humantime::format_duration(std::time::Duration::from_secs(s))
+        ),
+        (a, _) => a.as_str().to_string(),
+    };
+    d.summary = format!(
+        "{what}{}: {why}",
+        if d.delete_message && d.action != Action::Delete {
+            " + delete"
+        } else {
+            ""
+        }
+    );
+    d.moderator_reason = format!(
+        "{what}{}{} by rule: {why}\n{}",
+        if d.delete_message && d.action != Action::Delete {
+            " + delete message"
+        } else {
+            ""
+        },
+        if d.dry_run { " [dry run]" } else { "" },
+        d.moderator_reason
+    );
+    d
+}

@@ -6,7 +6,7 @@ mod engine;
 mod policy;
 mod preview;
 
-pub use engine::{decide, Action, Decision, DecisionInput};
+pub use engine::{decide, with_rule_floor, Action, Decision, DecisionInput};
 pub use policy::{
     thresholds_ordered, ExemptionSet, Policy, PolicyError, REPEAT_OFFENCE_POINTS, STRIKE_BAN,
     STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,

@@ -9,10 +9,12 @@ pub mod calibration;
 pub mod cases;
 pub mod hierarchy;
 pub mod notices;
+pub mod rules;
 pub mod setting_keys;
 pub mod settings;
 
 pub use appeals::{Appeal, AppealDecision, AppealStatus};
 pub use cases::{Case, CaseAction, CaseStatus, NewCase};
 pub use notices::{Ground, Locale, NoticeFacts, NoticeKind};
+pub use rules::{RuleKind, RuleOverrides};
 pub use settings::{ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides};

@@ -3,7 +3,9 @@
 //! global configuration before it is stored.
 
 use super::notices::{self, Locale, NoticeKind};
-use super::{ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides};
+use super::{
+    ExemptionOverrides, GuildSettings, NoticeOverrides, RuleOverrides, ThresholdOverrides,
+};
 use crate::config::DurationSpec;
 
 /// Keys `/mod config set` accepts, with what they take.
@@ -53,6 +55,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("notices.kick", "template of the kick notice, as notices.warn"),
     ("notices.ban", "template of the ban notice, as notices.warn"),
+    (
+        "rules.presets",
+        "word-list presets: auto, or language codes comma-separated (en, es, tr, ...), or off; none: the global value",
+    ),
+    ("rules.invites", "on / off: delete invites to other servers"),
+    ("rules.link_action", "delete, ladder or timeout"),
+    ("rules.mass_mentions", "mentions in one message that count as mass mentions, 0: off"),
+    ("rules.mention_action", "delete, ladder or timeout"),
+    ("rules.caps_ratio", "share of capitals that counts as shouting, e.g. 0.8; 0: off"),
+    ("rules.emoji_max", "emoji per message above which it is a flood, 0: off"),
+    ("rules.zalgo_marks", "stacked combining marks above which it is zalgo, e.g. 3; 0: off"),
+    ("rules.attachments_max", "attachments per message above which it is a flood, 0: off"),
+    ("rules.spam_action", "delete, ladder or timeout (caps, emoji, zalgo, attachments)"),
 ];
 
 fn is_none(v: &str) -> bool {
@@ -227,6 +242,7 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
                 settings.notices = None;
             }
         }
+        k if k.starts_with("rules.") => apply_rule_key(settings, k, value)?,
         _ => {
             let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
             return Err(format!(
@@ -267,6 +283,88 @@ fn apply_channel_threshold(
     }
     if map.is_empty() {
         settings.channel_thresholds = None;
+    }
+    Ok(())
+}
+
+fn parse_count(v: &str) -> Result<u32, String> {
+    v.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("`{v}` is not a whole number; write e.g. 10, or 0 to turn it off"))
+}
+
+fn parse_action(v: &str) -> Result<String, String> {
+    let a = v.trim().to_ascii_lowercase();
+    if crate::config::RULE_ACTIONS.contains(&a.as_str()) {
+        Ok(a)
+    } else {
+        Err(format!(
+            "`{v}` is not an action; write delete, ladder or timeout"
+        ))
+    }
+}
+
+fn apply_rule_key(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(), String> {
+    let clear = is_none(value);
+    let r = settings.rules.get_or_insert_with(RuleOverrides::default);
+    macro_rules! set {
+        ($field:ident, $parse:expr) => {
+            r.$field = if clear { None } else { Some($parse(value)?) }
+        };
+    }
+    match key {
+        "rules.presets" => {
+            r.presets = if clear {
+                None
+            } else if matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "[]") {
+                Some(Vec::new())
+            } else {
+                let codes: Vec<String> = value
+                    .split([',', ' '])
+                    .map(|c| c.trim().to_ascii_lowercase())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                for c in &codes {
+                    if c != "auto" && crate::rules::presets::terms(c).is_none() {
+                        return Err(format!(
+                            "no word-list preset `{c}`; bundled: auto, {}",
+                            crate::rules::presets::codes()
+                        ));
+                    }
+                }
+                Some(codes)
+            }
+        }
+        "rules.invites" => set!(invites, parse_bool),
+        "rules.link_action" => set!(link_action, parse_action),
+        "rules.mention_action" => set!(mention_action, parse_action),
+        "rules.spam_action" => set!(spam_action, parse_action),
+        "rules.mass_mentions" => set!(mass_mentions, parse_count),
+        "rules.emoji_max" => set!(emoji_max, parse_count),
+        "rules.zalgo_marks" => set!(zalgo_marks, parse_count),
+        "rules.attachments_max" => set!(attachments_max, parse_count),
+        "rules.caps_ratio" => set!(caps_ratio, |v: &str| v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| format!(
+                "`{v}` is not a share in [0, 1]; write e.g. 0.8, or 0 to turn it off"
+            ))),
+        _ => {
+            let known: Vec<&str> = KEYS
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| k.starts_with("rules."))
+                .collect();
+            return Err(format!(
+                "unknown setting `{key}`; rule keys: {} (word lists: /mod rules add)",
+                known.join(", ")
+            ));
+        }
+    }
+    if settings.rules.as_ref() == Some(&RuleOverrides::default()) {
+        settings.rules = None;
     }
     Ok(())
 }

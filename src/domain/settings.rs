@@ -2,6 +2,7 @@
 //! `storage`, changed through the moderation service.
 
 use super::notices::{self, Locale, NoticeKind};
+use super::rules::RuleOverrides;
 use crate::config::{self, Config, DurationSpec, Problem};
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +108,8 @@ pub struct GuildSettings {
     pub alert_role: Option<u64>,
     /// Wording of member notices.
     pub notices: Option<NoticeOverrides>,
+    /// Rules beside the model: word lists, links, spam.
+    pub rules: Option<RuleOverrides>,
 }
 
 fn union(base: &mut Vec<u64>, extra: &Option<Vec<u64>>) {
@@ -168,6 +171,9 @@ impl GuildSettings {
         if let Some(r) = &self.content_retention {
             c.storage.content_retention = r.clone();
         }
+        if let Some(r) = &self.rules {
+            r.apply_to(&mut c.rules);
+        }
         c
     }
 
@@ -178,7 +184,11 @@ impl GuildSettings {
         // Reuse the global rules, keeping only those about keys a guild can override.
         let mut problems: Vec<Problem> = config::validate(&effective)
             .into_iter()
-            .filter(|p| p.key.starts_with("thresholds.") || p.key == "storage.content_retention")
+            .filter(|p| {
+                p.key.starts_with("thresholds.")
+                    || p.key.starts_with("rules.")
+                    || p.key == "storage.content_retention"
+            })
             .map(|p| Problem::new(format!("guild.{}", p.key), p.message))
             .collect();
         // Each channel's thresholds, over the guild's, follow the same rules.
@@ -210,6 +220,11 @@ impl GuildSettings {
         ids("alert_role", &self.alert_role.map(|r| vec![r]));
         ids("mod_log_channel", &self.mod_log_channel.map(|c| vec![c]));
         ids("appeal_channel", &self.appeal_channel.map(|c| vec![c]));
+        if let Some(r) = &self.rules {
+            for (key, message) in r.problems() {
+                problems.push(Problem::new(key, message));
+            }
+        }
         if let Some(n) = &self.notices {
             if let Some(code) = &n.locale {
                 if Locale::parse(code).is_none() {

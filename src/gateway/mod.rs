@@ -86,7 +86,11 @@ fn author_facts(
 /// (DMs, bots, webhooks, empty text).
 fn message_event(ctx: &Context, msg: &Message) -> Option<MessageEvent> {
     let guild_id = msg.guild_id?;
-    if msg.author.bot || msg.webhook_id.is_some() || msg.content.trim().is_empty() {
+    // An attachment-only message has no text for the model, but the attachment rule reads it.
+    if msg.author.bot
+        || msg.webhook_id.is_some()
+        || (msg.content.trim().is_empty() && msg.attachments.is_empty())
+    {
         return None;
     }
     let who = author_facts(ctx, guild_id, &msg.author, msg.member.as_deref());
@@ -104,6 +108,8 @@ fn message_event(ctx: &Context, msg: &Message) -> Option<MessageEvent> {
         edited: false,
         reply_to_author: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
         mentions: msg.mentions.iter().map(|u| u.id.get()).collect(),
+        role_mentions: msg.mention_roles.iter().map(|r| r.get()).collect(),
+        attachments: u32::try_from(msg.attachments.len()).unwrap_or(u32::MAX),
     })
 }
 
@@ -134,6 +140,14 @@ fn edit_event(ctx: &Context, ev: &MessageUpdateEvent) -> Option<MessageEvent> {
             .mentions
             .as_ref()
             .map_or_else(Vec::new, |m| m.iter().map(|u| u.id.get()).collect()),
+        role_mentions: ev
+            .mention_roles
+            .as_ref()
+            .map_or_else(Vec::new, |r| r.iter().map(|r| r.get()).collect()),
+        attachments: ev
+            .attachments
+            .as_ref()
+            .map_or(0, |a| u32::try_from(a.len()).unwrap_or(u32::MAX)),
     })
 }
 
@@ -188,6 +202,7 @@ impl EventHandler for Handler {
             let info = GuildInfo {
                 name: guild.name.clone(),
                 preferred_locale: guild.preferred_locale.clone(),
+                vanity_url_code: guild.vanity_url_code.clone(),
             };
             if let Err(e) = service.load_guild(id, Some(info)).await {
                 tracing::error!(guild = id, error = %e, "guild settings not loaded; using the global configuration");

@@ -10,12 +10,13 @@
 use super::{Moderation, ServiceError};
 use crate::config::Config;
 use crate::decision::Policy;
-use crate::domain::{setting_keys, GuildSettings};
+use crate::domain::{rules, setting_keys, GuildSettings, RuleKind, RuleOverrides};
 use crate::enforcement::{GuildTarget, NoticeStyle};
 use crate::pipeline::Pipeline;
+use crate::rules::{links, RuleSet};
 use crate::storage::StorageError;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +28,8 @@ pub struct GuildInfo {
     /// The server's `preferred_locale` (`en-US`, `pt-BR`, ...): the language of member notices
     /// unless the server sets `notices.locale`.
     pub preferred_locale: String,
+    /// The server's vanity invite code: its own invite, never a hit of the invite rule.
+    pub vanity_url_code: Option<String>,
 }
 
 /// What the service knows about one guild.
@@ -36,6 +39,8 @@ pub struct GuildView {
     pub name: String,
     /// Discord's `preferred_locale` for it (empty: not known; notices then read English).
     pub preferred_locale: String,
+    /// Its vanity invite code, if any.
+    pub vanity_url_code: Option<String>,
     /// Stored overrides.
     pub settings: GuildSettings,
     /// Their version in Postgres (0: never stored).
@@ -57,6 +62,12 @@ pub struct SettingChange {
 #[derive(Debug, Default)]
 pub(super) struct Guilds {
     map: RwLock<HashMap<u64, GuildView>>,
+    /// Compiled rules by what they were compiled from: guilds with the same rules share one
+    /// set, and the 30-second refresh recompiles nothing that did not change.
+    compiled: Mutex<HashMap<String, Arc<RuleSet>>>,
+    /// Domains of the operator's deny-list file (`rules.deny_domains_file`), read at start and
+    /// on reload.
+    file_domains: RwLock<Arc<Vec<String>>>,
 }
 
 impl Guilds {
@@ -109,19 +120,108 @@ impl Guilds {
         if let Some(info) = info {
             entry.name = info.name;
             entry.preferred_locale = info.preferred_locale;
+            entry.vanity_url_code = info.vanity_url_code;
         }
         if version >= entry.version {
             apply_policy(pipeline, config, guild_id, &settings);
             entry.settings = settings;
             entry.version = version;
         }
-        entry.clone()
+        let view = entry.clone();
+        drop(map);
+        self.apply_rules(pipeline, config, guild_id, &view);
+        view
     }
 
-    /// Rebuilds every guild's policy on top of a reloaded global configuration.
+    /// Rebuilds every guild's policy and rules on top of a reloaded global configuration.
     pub(super) fn reapply(&self, pipeline: &Pipeline, config: &Config) {
-        for (id, view) in self.read().iter() {
-            apply_policy(pipeline, config, *id, &view.settings);
+        self.load_deny_file(config);
+        self.compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.set_base_rules(pipeline, config);
+        let views: Vec<(u64, GuildView)> =
+            self.read().iter().map(|(id, v)| (*id, v.clone())).collect();
+        for (id, view) in views {
+            apply_policy(pipeline, config, id, &view.settings);
+            self.apply_rules(pipeline, config, id, &view);
+        }
+    }
+
+    /// Reads the operator's deny-list file; a missing or unreadable file leaves it empty and
+    /// says so (configuration checking names it before the daemon starts).
+    pub(super) fn load_deny_file(&self, config: &Config) {
+        let path = config.rules.deny_domains_file.trim();
+        let domains = if path.is_empty() {
+            Vec::new()
+        } else {
+            match std::fs::read_to_string(path) {
+                Ok(text) => links::parse_domain_list(&text),
+                Err(e) => {
+                    tracing::error!(path, error = %e, "rules.deny_domains_file not read; its domains are not denied");
+                    Vec::new()
+                }
+            }
+        };
+        *self.file_domains.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(domains);
+    }
+
+    fn file_domains(&self) -> Arc<Vec<String>> {
+        self.file_domains
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Compiles (or reuses) the rules for `rules` in a guild with `locale` and `own_invites`.
+    pub(super) fn compile(
+        &self,
+        rules: &crate::config::RulesConfig,
+        locale: &str,
+        own_invites: &[String],
+    ) -> Result<Arc<RuleSet>, String> {
+        let key = format!(
+            "{}|{locale}|{}",
+            serde_json::to_string(rules).unwrap_or_default(),
+            own_invites.join(",")
+        );
+        if let Some(r) = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(r.clone());
+        }
+        let set = Arc::new(
+            RuleSet::compile(rules, locale, own_invites, &self.file_domains()).map_err(|e| e.0)?,
+        );
+        let mut cache = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, set.clone());
+        Ok(set)
+    }
+
+    /// Installs the global rules for guilds not known yet.
+    pub(super) fn set_base_rules(&self, pipeline: &Pipeline, config: &Config) {
+        match self.compile(&config.rules, "", &[]) {
+            Ok(r) => pipeline.set_rules(r),
+            Err(e) => tracing::error!(error = %e, "global rules not compiled; fix [rules]"),
+        }
+    }
+
+    fn apply_rules(&self, pipeline: &Pipeline, config: &Config, guild_id: u64, view: &GuildView) {
+        let effective = view.settings.effective(config);
+        let own: Vec<String> = view.vanity_url_code.iter().cloned().collect();
+        match self.compile(&effective.rules, &view.preferred_locale, &own) {
+            Ok(r) => pipeline.set_guild_rules(guild_id, Some(r)),
+            Err(e) => {
+                tracing::warn!(guild = guild_id, error = %e, "guild rules not compiled; using the global rules");
+                pipeline.set_guild_rules(guild_id, None);
+            }
         }
     }
 }
@@ -223,7 +323,7 @@ impl Moderation {
         value: &str,
     ) -> Result<SettingChange, ServiceError> {
         let version = self
-            .set_settings(guild_id, actor, &[(key.to_string(), value.to_string())])
+            .change_settings(guild_id, actor, |s| setting_keys::apply(s, key, value))
             .await?;
         Ok(SettingChange {
             key: key.to_string(),
@@ -240,13 +340,36 @@ impl Moderation {
         actor: u64,
         changes: &[(String, String)],
     ) -> Result<i64, ServiceError> {
-        // Start from what is stored, not from this process's cache: the guild may be served by
-        // another process, and a stale copy would undo its changes.
+        self.change_settings(guild_id, actor, |s| {
+            changes
+                .iter()
+                .try_for_each(|(key, value)| setting_keys::apply(s, key, value))
+        })
+        .await
+    }
+
+    /// Changes a guild's settings with `edit`: read from Postgres (not from this process's
+    /// cache: the guild may be served by another process, and a stale copy would undo its
+    /// changes), edited, validated against the global configuration, stored with an audit row
+    /// naming `actor`, applied here and announced to the other processes. Returns the version.
+    async fn change_settings(
+        &self,
+        guild_id: u64,
+        actor: u64,
+        edit: impl FnOnce(&mut GuildSettings) -> Result<(), String>,
+    ) -> Result<i64, ServiceError> {
         let (mut settings, _) = self.storage.guild_settings(guild_id).await?;
-        for (key, value) in changes {
-            setting_keys::apply(&mut settings, key, value).map_err(ServiceError::Invalid)?;
-        }
+        edit(&mut settings).map_err(ServiceError::Invalid)?;
         let cfg = self.cfg();
+        // The rules must compile (the settings' own validation checks each term).
+        let view = self.guilds.get(guild_id);
+        self.guilds
+            .compile(
+                &settings.effective(&cfg).rules,
+                &view.preferred_locale,
+                &view.vanity_url_code.iter().cloned().collect::<Vec<_>>(),
+            )
+            .map_err(ServiceError::Invalid)?;
         let version = match self
             .storage
             .set_guild_settings(guild_id, &settings, &cfg, Some(actor))
@@ -268,6 +391,88 @@ impl Moderation {
             .install(&self.pipeline, &cfg, guild_id, None, settings, version);
         self.announce_settings(guild_id, version).await;
         Ok(version)
+    }
+
+    /// The guild's rules in lines (`/mod rules list`, the dashboard).
+    pub fn rules_list(&self, guild_id: u64) -> Vec<String> {
+        let (view, effective) = self.effective_settings(guild_id);
+        let own = view.settings.rules.clone().unwrap_or_default();
+        let mut lines = crate::domain::rules::describe(&effective.rules, &own);
+        let (on, auto) =
+            crate::rules::preset_plan(&effective.rules.presets, &view.preferred_locale);
+        lines.insert(
+            1,
+            format!(
+                "Presets in force: {}{}",
+                if on.is_empty() {
+                    "none".to_string()
+                } else {
+                    on.join(", ")
+                },
+                if auto {
+                    " and the list of each message's detected language"
+                } else {
+                    ""
+                }
+            ),
+        );
+        lines
+    }
+
+    /// Adds a rule to a guild (`/mod rules add`): audited and announced like every setting.
+    /// Returns what was done, in words.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_rule(
+        &self,
+        guild_id: u64,
+        actor: u64,
+        kind: &str,
+        value: &str,
+        list: Option<&str>,
+        label: Option<&str>,
+        severity: Option<f64>,
+    ) -> Result<String, ServiceError> {
+        let kind = RuleKind::parse(kind).map_err(ServiceError::Invalid)?;
+        let mut said = String::new();
+        self.change_settings(guild_id, actor, |s| {
+            let r = s.rules.get_or_insert_with(RuleOverrides::default);
+            said = rules::add(r, kind, value, list, label, severity)?;
+            Ok(())
+        })
+        .await?;
+        Ok(said)
+    }
+
+    /// Removes a rule from a guild (`/mod rules remove`), audited and announced.
+    pub async fn remove_rule(
+        &self,
+        guild_id: u64,
+        actor: u64,
+        kind: &str,
+        value: &str,
+    ) -> Result<String, ServiceError> {
+        let kind = RuleKind::parse(kind).map_err(ServiceError::Invalid)?;
+        let mut said = String::new();
+        self.change_settings(guild_id, actor, |s| {
+            let r = s.rules.get_or_insert_with(RuleOverrides::default);
+            said = rules::remove(r, kind, value)?;
+            if *r == RuleOverrides::default() {
+                s.rules = None;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(said)
+    }
+
+    /// What the guild's rules find in `text` (`/mod rules test`): language and hits.
+    pub fn test_rules(&self, guild_id: u64, text: &str) -> crate::rules::RuleReport {
+        self.pipeline
+            .rules_for(guild_id)
+            .check(&crate::rules::RuleInput {
+                text,
+                ..Default::default()
+            })
     }
 
     async fn announce_settings(&self, guild_id: u64, version: i64) {

@@ -126,6 +126,10 @@ impl Moderation {
             parts.storage.clone(),
             parts.metrics.clone(),
         );
+        let guilds = Guilds::default();
+        let cfg = parts.config.get();
+        guilds.load_deny_file(&cfg);
+        guilds.set_base_rules(&parts.pipeline, &cfg);
         Self {
             config: parts.config,
             pipeline: parts.pipeline,
@@ -137,7 +141,7 @@ impl Moderation {
             records: parts.records,
             incidents,
             metrics: parts.metrics,
-            guilds: Guilds::default(),
+            guilds,
             tracker: TaskTracker::new(),
             closing: AtomicBool::new(false),
             accepted: AtomicU64::new(0),

@@ -47,6 +47,9 @@ pub enum ScanError {
     /// The configuration gives no usable decision policy.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// The `[rules]` do not compile.
+    #[error("rules: {0}")]
+    Rules(String),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -110,6 +113,21 @@ pub fn scan_file(
     let (windows, standings, note) = runtime.block_on(scan_state(config, opts.state));
     observer.state(&note);
     let mut pipeline = Pipeline::without_classifier(windows, policy);
+    // The rules of `[rules]` (the --config file's too), as the daemon applies them.
+    let file_domains = match config.rules.deny_domains_file.trim() {
+        "" => Vec::new(),
+        path => match std::fs::read_to_string(path) {
+            Ok(t) => crate::rules::links::parse_domain_list(&t),
+            Err(e) => {
+                observer.warning(&format!("rules.deny_domains_file {path}: {e}"));
+                Vec::new()
+            }
+        },
+    };
+    match crate::rules::RuleSet::compile(&config.rules, "", &[], &file_domains) {
+        Ok(r) => pipeline.set_rules(Arc::new(r)),
+        Err(e) => return Err(ScanError::Rules(e.0)),
+    }
     if let Some(s) = standings {
         pipeline = pipeline.with_standing_store(s);
     }
@@ -170,6 +188,15 @@ pub fn scan_file(
                 row.severity = Some((outcome.behaviour.severity * 1e6).round() / 1e6);
                 row.behaviour = Some((outcome.behaviour.score * 1e4).round() / 1e4);
                 row.reason = Some(outcome.decision.moderator_reason);
+                if outcome.rules.lang.is_some() {
+                    row.lang = outcome.rules.lang.clone();
+                }
+                row.rules = outcome
+                    .rules
+                    .hits
+                    .iter()
+                    .map(|h| format!("rule {} \"{}\"", h.rule, h.term))
+                    .collect();
             }
             summary.add(msg, &row);
             observer.row(&row).map_err(ScanError::Output)?;

@@ -30,6 +30,8 @@ pub fn to_event(msg: &ScanMessage) -> MessageEvent {
         edited: false,
         reply_to_author: msg.reply_to.as_deref().map(id_number),
         mentions: msg.mentions.iter().map(|m| id_number(m)).collect(),
+        role_mentions: Vec::new(),
+        attachments: msg.attachments,
     }
 }
 

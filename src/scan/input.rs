@@ -42,6 +42,8 @@ pub struct ScanMessage {
     pub reply_to: Option<String>,
     /// Users mentioned.
     pub mentions: Vec<String>,
+    /// Attachments.
+    pub attachments: u32,
 }
 
 /// A message that could not be read, and where it was.
@@ -150,6 +152,8 @@ struct DceMessage {
     #[serde(default)]
     mentions: Vec<DceNamed>,
     #[serde(default)]
+    attachments: Vec<Value>,
+    #[serde(default)]
     reference: Option<DceReference>,
 }
 
@@ -228,6 +232,7 @@ fn read_dce(path: &Path, reader: impl Read) -> Result<Export, InputError> {
                     content: m.content,
                     reply_to: None,
                     mentions: m.mentions.into_iter().map(|u| u.id).collect(),
+                    attachments: u32::try_from(m.attachments.len()).unwrap_or(u32::MAX),
                 });
             }
             Err(reason) => export.malformed.push(Malformed { location, reason }),
@@ -272,6 +277,8 @@ struct JsonlMessage {
     reply_to: Option<String>,
     #[serde(default)]
     mentions: Vec<Value>,
+    #[serde(default)]
+    attachments: u32,
 }
 
 fn read_jsonl(path: &Path, reader: impl BufRead) -> Result<Export, InputError> {
@@ -345,6 +352,7 @@ fn parse_jsonl_line(text: &str) -> Result<ScanMessage, String> {
         content: m.content,
         reply_to: m.reply_to,
         mentions: m.mentions.iter().filter_map(value_id).collect(),
+        attachments: m.attachments,
     })
 }
 

@@ -69,6 +69,12 @@ pub struct Row {
     /// The message is deleted (its severity reached `enforcement.delete_at`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<bool>,
+    /// Detected language (ISO 639-1), when the detector was confident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Rules the message broke: `rule list:NAME "term"`, `rule invite "discord.gg/x"`, ...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 impl Row {
@@ -89,6 +95,8 @@ impl Row {
             sanction: None,
             severity: None,
             delete: None,
+            lang: crate::rules::lang::detect(&msg.content).map(String::from),
+            rules: Vec::new(),
         }
     }
 }
@@ -414,6 +422,7 @@ mod tests {
             content: format!("message {id}"),
             reply_to: None,
             mentions: vec![],
+            attachments: 0,
         }
     }
 

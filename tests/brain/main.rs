@@ -11,4 +11,5 @@ mod decision;
 mod notices;
 mod persistence;
 mod properties;
+mod rules;
 mod scenarios;

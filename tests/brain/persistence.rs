@@ -28,6 +28,8 @@ fn insult(author: u64, id: u64, at_ms: i64) -> MessageEvent {
         edited: false,
         reply_to_author: None,
         mentions: vec![],
+        role_mentions: vec![],
+        attachments: 0,
     }
 }
 

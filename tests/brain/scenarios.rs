@@ -102,6 +102,8 @@ fn message(m: &Member, text: &str, at_ms: i64) -> MessageEvent {
         edited: false,
         reply_to_author: None,
         mentions: vec![],
+        role_mentions: vec![],
+        attachments: 0,
     }
 }
 

@@ -18,6 +18,7 @@ mod moderation;
 mod ops;
 mod raid;
 mod reliability;
+mod rules;
 mod workflow;
 
 use std::sync::Once;

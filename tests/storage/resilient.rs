@@ -115,6 +115,8 @@ fn raid_message(n: u64, at_ms: i64) -> MessageEvent {
         edited: false,
         reply_to_author: None,
         mentions: vec![],
+        role_mentions: vec![],
+        attachments: 0,
     }
 }
 

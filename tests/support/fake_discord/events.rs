@@ -83,6 +83,8 @@ pub struct GuildSpec {
     pub members: Vec<Author>,
     /// `preferred_locale` (the server's language), `en-US` unless set.
     pub locale: String,
+    /// The server's vanity invite code, if any.
+    pub vanity: Option<String>,
 }
 
 impl GuildSpec {
@@ -99,7 +101,14 @@ impl GuildSpec {
             }],
             members: Vec::new(),
             locale: "en-US".into(),
+            vanity: None,
         }
+    }
+
+    /// With this vanity invite code (`discord.gg/CODE` is the server's own invite).
+    pub fn vanity(mut self, code: &str) -> Self {
+        self.vanity = Some(code.to_owned());
+        self
     }
 
     /// With this `preferred_locale` (`es-ES`, `pt-BR`, `de`, ...).
@@ -212,7 +221,7 @@ pub fn guild_create(g: &GuildSpec) -> Value {
         "id": g.id.to_string(), "name": g.name, "icon": null, "owner_id": g.owner_id.to_string(),
         "afk_timeout": 300, "verification_level": 1, "default_message_notifications": 1,
         "explicit_content_filter": 2, "mfa_level": 0, "system_channel_flags": 0, "premium_tier": 0,
-        "preferred_locale": g.locale, "nsfw_level": 0, "premium_progress_bar_enabled": false,
+        "preferred_locale": g.locale, "vanity_url_code": g.vanity, "nsfw_level": 0, "premium_progress_bar_enabled": false,
         "features": [], "emojis": [], "stickers": [], "roles": roles, "joined_at": now(),
         "large": false, "unavailable": false, "member_count": g.members.len(), "voice_states": [],
         "members": members, "channels": channels, "threads": [], "presences": [],
@@ -248,6 +257,23 @@ pub fn message_create(
     content: &str,
 ) -> Value {
     message(guild_id, channel_id, message_id, author, content)
+}
+
+/// MESSAGE_CREATE payload mentioning `users` (the spam rules count them).
+pub fn message_create_mentioning(
+    guild_id: u64,
+    channel_id: u64,
+    message_id: u64,
+    author: &Author,
+    content: &str,
+    users: &[u64],
+) -> Value {
+    let mut m = message(guild_id, channel_id, message_id, author, content);
+    m["mentions"] = json!(users
+        .iter()
+        .map(|u| user(*u, &format!("user{u}"), false))
+        .collect::<Vec<_>>());
+    m
 }
 
 /// MESSAGE_UPDATE payload (an edit: new content and `edited_timestamp`).
