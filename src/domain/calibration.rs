@@ -79,14 +79,15 @@ pub fn propose(cases: &[Labelled], max_reversal_rate: f64) -> Option<Candidate> 
 /// New thresholds (warn, timeout, kick, ban) that move `warn` to `new_warn` and the others by
 /// the same amount, kept in (0, 1] and strictly increasing.
 pub fn shifted(current: [f64; 4], new_warn: f64) -> [f64; 4] {
+    // In thousandths, so rounding can never make two thresholds equal.
     let delta = new_warn - current[0];
-    let mut out = current.map(|t| (t + delta).clamp(0.01, 1.0));
+    let mut milli = current.map(|t| ((t + delta).clamp(0.01, 1.0) * 1000.0).round() as i64);
     for i in (0..3).rev() {
-        if out[i] >= out[i + 1] {
-            out[i] = (out[i + 1] - 0.001).max(0.001);
+        if milli[i] >= milli[i + 1] {
+            milli[i] = (milli[i + 1] - 1).max(1);
         }
     }
-    out.map(|t| (t * 1000.0).round() / 1000.0)
+    milli.map(|m| m as f64 / 1000.0)
 }
 
 #[cfg(test)]
