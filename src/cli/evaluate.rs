@@ -81,7 +81,7 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let classifier = match Classifier::load(&config.model) {
+    let classifier = match Classifier::load_for_tool(&config.model) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -114,7 +114,7 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
     );
     let mut scores = Vec::with_capacity(ds.texts.len());
     let started = std::time::Instant::now();
-    for chunk in ds.texts.chunks(256) {
+    for chunk in ds.texts.chunks(2048) {
         match classifier.classify_blocking(chunk) {
             Ok(batch) => scores.extend(batch.iter().map(|s| match measure {
                 Measure::Label(i) => s.values().get(i).copied().map_or(0.0, f64::from),

@@ -117,7 +117,7 @@ pub fn scan_file(
     let mut messages = export.messages;
     // Decisions depend on order (history, windows); exports are chronological, JSON lines may not be.
     messages.sort_by_key(|m| m.timestamp);
-    let classifier = Classifier::load(&config.model).map_err(ScanError::Model)?;
+    let classifier = Classifier::load_for_tool(&config.model).map_err(ScanError::Model)?;
 
     observer.started(messages.len());
     let mut summary = Summary::new(classifier.labels().to_vec(), opts.flag_at, opts.top);
