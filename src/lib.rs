@@ -23,6 +23,7 @@ pub mod journal;
 pub mod manifest;
 pub mod moderation;
 pub mod pipeline;
+pub mod report;
 pub mod scan;
 pub mod state;
 pub mod storage;
