@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod discord;
+pub mod doctor;
 pub mod domain;
 pub mod enforcement;
 pub mod evaluate;
