@@ -5,12 +5,19 @@
 use super::stderr;
 use std::process::Command;
 
-fn in_empty_dir(args: &[&str], extra: &[(&str, &str)]) -> (std::process::Output, tempfile::TempDir) {
+fn in_empty_dir(
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> (std::process::Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_usmca-bot"));
     cmd.current_dir(dir.path()).args(args);
     for (k, _) in std::env::vars() {
-        if k.starts_with("USMCA_") || k.starts_with("XDG_") || k == "ORT_DYLIB_PATH" || k == "RUST_LOG" {
+        if k.starts_with("USMCA_")
+            || k.starts_with("XDG_")
+            || k == "ORT_DYLIB_PATH"
+            || k == "RUST_LOG"
+        {
             cmd.env_remove(k);
         }
     }
@@ -30,7 +37,10 @@ fn classify_works_from_a_directory_without_the_model_or_runtime() {
     assert!(out.status.success(), "{}", stderr(&out));
     let line: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-    assert!(line["scores"]["toxic"].as_f64().unwrap_or(0.0) > 0.5, "{line}");
+    assert!(
+        line["scores"]["toxic"].as_f64().unwrap_or(0.0) > 0.5,
+        "{line}"
+    );
     // The embedded model was written under the cache directory ($HOME/.cache here).
     let cached = dir.path().join(".cache/usmca-bot/models");
     let entries: Vec<_> = std::fs::read_dir(&cached)
