@@ -187,37 +187,22 @@ pub fn scan_files(
         observer.abandoned();
         e
     };
-    // Classification runs one round ahead on its own thread (each round spread over the
-    // workers), while this thread decides the previous round in order.
+    // With one worker everything runs on this thread, round by round. With several,
+    // classification runs one round ahead on its own thread (each round spread over the
+    // workers) while this thread decides the previous round in order.
     let round = CHUNK * classifier.workers();
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let decided = std::thread::scope(|scope| -> Result<(), ScanError> {
-        // Owned here, so an early return drops it and the classifying thread stops sending.
-        let rx = rx;
-        let classifier = &classifier;
-        let messages = &messages;
-        scope.spawn(move || {
-            for chunk in messages.chunks(round) {
-                let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
-                let result = classifier.classify_blocking(&texts);
-                let failed = result.is_err();
-                if tx.send(result).is_err() || failed {
-                    return;
-                }
-            }
-        });
+    let decided = if classifier.workers() == 1 {
+        let mut result = Ok(());
         for chunk in messages.chunks(round) {
-            let scores = match rx.recv() {
-                Ok(Ok(scores)) => scores,
-                Ok(Err(e)) => return Err(abandon(observer, ScanError::Classify(e))),
-                Err(_) => {
-                    return Err(abandon(
-                        observer,
-                        ScanError::Classify(ClassifierError::WorkerStopped),
-                    ))
+            let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
+            let scores = match classifier.classify_blocking(&texts) {
+                Ok(s) => s,
+                Err(e) => {
+                    result = Err(abandon(observer, ScanError::Classify(e)));
+                    break;
                 }
             };
-            decide_round(
+            if let Err(e) = decide_round(
                 chunk,
                 scores,
                 &runtime,
@@ -226,12 +211,57 @@ pub fn scan_files(
                 &mut summary,
                 &mut page,
                 observer,
-            )
-            .map_err(|e| abandon(observer, e))?;
+            ) {
+                result = Err(abandon(observer, e));
+                break;
+            }
             observer.advanced(chunk.len());
         }
-        Ok(())
-    });
+        result
+    } else {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::scope(|scope| -> Result<(), ScanError> {
+            // Owned here, so an early return drops it and the classifying thread stops sending.
+            let rx = rx;
+            let classifier = &classifier;
+            let messages = &messages;
+            scope.spawn(move || {
+                for chunk in messages.chunks(round) {
+                    let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
+                    let result = classifier.classify_blocking(&texts);
+                    let failed = result.is_err();
+                    if tx.send(result).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for chunk in messages.chunks(round) {
+                let scores = match rx.recv() {
+                    Ok(Ok(scores)) => scores,
+                    Ok(Err(e)) => return Err(abandon(observer, ScanError::Classify(e))),
+                    Err(_) => {
+                        return Err(abandon(
+                            observer,
+                            ScanError::Classify(ClassifierError::WorkerStopped),
+                        ))
+                    }
+                };
+                decide_round(
+                    chunk,
+                    scores,
+                    &runtime,
+                    &mut pipeline,
+                    &mut incidents,
+                    &mut summary,
+                    &mut page,
+                    observer,
+                )
+                .map_err(|e| abandon(observer, e))?;
+                observer.advanced(chunk.len());
+            }
+            Ok(())
+        })
+    };
     decided?;
     // The export ends here: incidents still open close once their quiet period would have passed.
     if let Some(last) = messages.last() {
