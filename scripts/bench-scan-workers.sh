@@ -4,7 +4,7 @@
 #   scripts/bench-scan-workers.sh DAVIDSON_CSV [MESSAGES] [ROUNDS]
 #
 # Builds the release binary, writes MESSAGES (default 50,000) JSON lines from the tweets of the
-# Davidson et al. CSV (labeled_data.csv; repeated as needed, 2 s apart, 500 authors, 5 channels),
+# Davidson et al. CSV (labeled_data.csv) with scripts/make-large-export.py,
 # then runs `usmca-bot scan FILE --format jsonl --state memory > /dev/null` alternately with
 # USMCA_MODEL__WORKERS=1 and =2, ROUNDS times each (default 3), and prints wall and CPU seconds
 # of each run and the median speed-up.
@@ -17,18 +17,7 @@ cargo build --release --quiet --bin usmca-bot
 BIN=target/release/usmca-bot
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-python3 - "$CSV" "$TMP/messages.jsonl" "$N" <<'PY'
-import csv, datetime, json, sys
-rows = [r["tweet"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))]
-t0 = datetime.datetime(2026, 11, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
-with open(sys.argv[2], "w") as out:
-    for i in range(int(sys.argv[3])):
-        ts = (t0 + datetime.timedelta(seconds=2 * i)).isoformat().replace("+00:00", "Z")
-        out.write(json.dumps({"id": str(1190000000000000000 + i),
-                              "author_id": str(1190000000000001000 + (i * 7919) % 500),
-                              "channel_id": str(1190000000000000100 + i % 5),
-                              "timestamp": ts, "content": rows[i % len(rows)]}) + "\n")
-PY
+python3 scripts/make-large-export.py "$CSV" "$N" > "$TMP/messages.jsonl"
 echo "$N messages, $(nproc) cores, $ROUNDS rounds"
 run() { # workers -> "wall cpu"
     local out
@@ -38,9 +27,10 @@ run() { # workers -> "wall cpu"
 }
 declare -a W1 W2
 for r in $(seq 1 "$ROUNDS"); do
+    la="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
     if (( r % 2 )); then a="$(run 1)"; b="$(run 2)"; else b="$(run 2)"; a="$(run 1)"; fi
     W1+=("${a%% *}"); W2+=("${b%% *}")
-    echo "round $r: workers=1 wall ${a%% *} s cpu ${a##* } s | workers=2 wall ${b%% *} s cpu ${b##* } s | speed-up $(awk -v x="${a%% *}" -v y="${b%% *}" 'BEGIN{printf "%.2f", x/y}')x"
+    echo "round $r (load average before: $la): workers=1 wall ${a%% *} s cpu ${a##* } s | workers=2 wall ${b%% *} s cpu ${b##* } s | speed-up $(awk -v x="${a%% *}" -v y="${b%% *}" 'BEGIN{printf "%.2f", x/y}')x"
 done
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 m1="$(med "${W1[@]}")"; m2="$(med "${W2[@]}")"
