@@ -83,6 +83,12 @@ COPY --from=build /src/target/release/usmca-bot /usr/local/bin/usmca-bot
 COPY --from=onnxruntime /ort/ /usr/local/lib/usmca-bot/
 COPY config/default.toml config/default.toml
 COPY --from=model /model/ models/${MODEL}/
+# The sample exports, to try scan without any export of your own:
+#   docker compose run --rm bot scan examples/server-export
+# and your own (DiscordChatExporter JSON, files or folders):
+#   docker compose run --rm -v ./exports:/data bot scan /data
+COPY examples/README.md examples/davidson-conversation.json examples/
+COPY examples/server-export/ examples/server-export/
 USER 10001:10001
 ENV USMCA_MODEL__DIR=/opt/usmca-bot/models/${MODEL} \
     USMCA_HTTP__ADDR=0.0.0.0:8080 \

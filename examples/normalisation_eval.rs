@@ -168,6 +168,7 @@ fn run() -> anyhow::Result<()> {
         runtime_path: String::new(),
         device: "cpu".into(),
         intra_threads: 1,
+        workers: 1,
         max_batch: 64,
         max_wait: DurationSpec::parse("1ms"),
         queue_capacity: 1024,

@@ -22,6 +22,13 @@ PROCESS_ENV = [
      "ONNX Runtime library (or its directory), searched after model.runtime_path."),
     ("HOSTNAME", "bot-1",
      "Names this process in shard heartbeats (/mod status across processes); containers set it already."),
+    ("LD_LIBRARY_PATH", "/opt/onnxruntime/lib",
+     "Its directories are searched for libonnxruntime.so after the places beside the executable."),
+    ("XDG_DATA_HOME", "/home/bot/.local/share",
+     "A relative model.dir is also searched in XDG_DATA_HOME/usmca-bot (default ~/.local/share)."),
+    ("XDG_CACHE_HOME", "/home/bot/.cache",
+     "Where the model embedded in the binary is written when no model directory is found (default ~/.cache)."),
+    ("HOME", "/home/bot", "Default base of the two directories above."),
 ]
 
 # Variables docker-compose.yml substitutes; the bot itself does not read them. Names must not start

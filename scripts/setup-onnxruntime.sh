@@ -6,6 +6,8 @@
 #
 #   scripts/setup-onnxruntime.sh          # CPU build
 #   scripts/setup-onnxruntime.sh --gpu    # onnxruntime-gpu, plus its CUDA provider libraries
+#   scripts/setup-onnxruntime.sh --prefix "$HOME/.local"   # into PREFIX/lib/usmca-bot, found by PREFIX/bin/usmca-bot
+#                                         # (for `cargo install --path . --root PREFIX`)
 #   ORT_VERSION=1.31.1 DEST=/usr/local/lib/usmca-bot scripts/setup-onnxruntime.sh
 #
 # Idempotent: does nothing when the requested version is already installed.
@@ -13,12 +15,17 @@ set -euo pipefail
 
 ORT_VERSION="${ORT_VERSION:-1.31.1}"
 PACKAGE="onnxruntime"
-case "${1:-}" in
-  --gpu) PACKAGE="onnxruntime-gpu" ;;
-  "") ;;
-  -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
-  *) echo "unknown option: $1 (use --gpu or nothing)" >&2; exit 2 ;;
-esac
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --gpu) PACKAGE="onnxruntime-gpu" ;;
+    --prefix)
+      [[ $# -ge 2 ]] || { echo "--prefix needs a directory" >&2; exit 2; }
+      DEST="$2/lib/usmca-bot"; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (use --gpu and/or --prefix DIR)" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="${DEST:-$ROOT/.onnxruntime}"

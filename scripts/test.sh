@@ -4,7 +4,8 @@
 # Uses the Postgres at DATABASE_URL and the Redis at REDIS_URL (defaults: 127.0.0.1:5432 and
 # 127.0.0.1:6379) when they answer. Otherwise starts throwaway local servers (temporary
 # directory, free ports, trust auth), installing the Debian packages first when the binaries
-# are missing, and stops them on exit. Installs promtool (alert-rule tests) when missing.
+# are missing, and stops them on exit. Installs promtool (alert-rule tests) and headless
+# Chromium (the HTML report test) when missing, best effort.
 # Fetches the ONNX Runtime library when a setup script
 # exists and the library is absent. Then runs `cargo nextest run --all-targets` (or
 # `cargo test --all-targets`) with any extra arguments, and exits with its status.
@@ -151,6 +152,14 @@ if ! command -v promtool >/dev/null; then
     log "installing promtool for the alert-rule tests"
     apt_install --no-install-recommends prometheus \
         || log "promtool could not be installed: the alert-rule test skips and says so"
+fi
+
+# Headless Chromium (Debian's chromium and chromium-driver) draws the HTML scan report in
+# tests/cli/scan.rs; that test skips and says so when it is missing.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+    log "installing chromium for the HTML report test"
+    apt_install --no-install-recommends chromium chromium-driver \
+        || log "chromium could not be installed: the HTML report browser test skips and says so"
 fi
 
 if [[ -x scripts/setup-onnxruntime.sh ]] && ! ls .onnxruntime/libonnxruntime.so* >/dev/null 2>&1; then

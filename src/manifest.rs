@@ -118,6 +118,22 @@ pub enum ManifestError {
         /// Parser message.
         message: String,
     },
+    /// A relative model directory was found in none of the places searched.
+    #[error("model directory {dir} not found; searched {}; set model.dir (USMCA_MODEL__DIR) to a directory containing model.toml", .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NotFound {
+        /// The configured directory.
+        dir: PathBuf,
+        /// Every place tried, in order.
+        tried: Vec<PathBuf>,
+    },
+    /// The embedded copy of the bundled model could not be written out.
+    #[error("cannot write the embedded model to {path}: {source}; set XDG_CACHE_HOME to a writable directory or model.dir to a model directory")]
+    Materialise {
+        /// Directory being written.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
     /// A semantic rule failed.
     #[error("{path}: {message}")]
     Invalid {
@@ -128,7 +144,150 @@ pub enum ManifestError {
     },
 }
 
+/// Name of the model shipped with the project (and embedded in the binary).
+pub const BUNDLED_MODEL: &str = "toxblock-lstm";
+
+/// The bundled model's files, compiled into the binary as the last place a model is found.
+const EMBEDDED: [(&str, &[u8]); 6] = [
+    (
+        MANIFEST_FILE,
+        include_bytes!("../models/toxblock-lstm/model.toml"),
+    ),
+    (
+        "model.onnx",
+        include_bytes!("../models/toxblock-lstm/model.onnx"),
+    ),
+    (
+        "vocab.json",
+        include_bytes!("../models/toxblock-lstm/vocab.json"),
+    ),
+    (
+        "labels.json",
+        include_bytes!("../models/toxblock-lstm/labels.json"),
+    ),
+    ("LICENSE", include_bytes!("../models/toxblock-lstm/LICENSE")),
+    (
+        "README.md",
+        include_bytes!("../models/toxblock-lstm/README.md"),
+    ),
+];
+
+/// Where a configured model directory is searched, in order.
+///
+/// An absolute path is taken as is. A relative one (the default `models/toxblock-lstm`) is tried
+/// in the working directory, then beside the executable (`<exe>/../share/usmca-bot/`, which is where
+/// `cargo install --root R` puts `R/bin`, and the executable's own directory), then in the user's
+/// and the system's data directories (`$XDG_DATA_HOME/usmca-bot`, `/usr/local/share/usmca-bot`,
+/// `/usr/share/usmca-bot`). Under each base both the path itself and its last component are tried.
+pub fn model_dir_candidates(configured: &Path) -> Vec<PathBuf> {
+    if configured.is_absolute() {
+        return vec![configured.to_path_buf()];
+    }
+    let mut bases: Vec<PathBuf> = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.canonicalize().ok())
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        bases.push(exe_dir.join("..").join("share").join("usmca-bot"));
+        bases.push(exe_dir.clone());
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    if let Some(d) = data_home {
+        bases.push(d.join("usmca-bot"));
+    }
+    bases.push(PathBuf::from("/usr/local/share/usmca-bot"));
+    bases.push(PathBuf::from("/usr/share/usmca-bot"));
+    let mut out = vec![configured.to_path_buf()];
+    for base in bases {
+        out.push(base.join(configured));
+        if let Some(name) = configured.file_name() {
+            if Path::new(name) != configured {
+                out.push(base.join("models").join(name));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    out
+}
+
+/// Finds the configured model directory: the first candidate of [`model_dir_candidates`] holding a
+/// `model.toml`, or, for the bundled model's name, the copy embedded in the binary (written once
+/// to the user's cache directory). The error lists every place tried.
+pub fn locate_model_dir(configured: &Path) -> Result<PathBuf, ManifestError> {
+    let tried = model_dir_candidates(configured);
+    if let Some(found) = tried.iter().find(|d| d.join(MANIFEST_FILE).is_file()) {
+        return Ok(found.clone());
+    }
+    if configured.is_absolute() {
+        return if configured.is_dir() {
+            Err(ManifestError::MissingManifest(
+                configured.join(MANIFEST_FILE),
+            ))
+        } else {
+            Err(ManifestError::MissingDir(configured.to_path_buf()))
+        };
+    }
+    if configured.file_name().and_then(|n| n.to_str()) == Some(BUNDLED_MODEL) {
+        return materialise_embedded();
+    }
+    Err(ManifestError::NotFound {
+        dir: configured.to_path_buf(),
+        tried,
+    })
+}
+
+/// Writes the embedded bundled model to `$XDG_CACHE_HOME/usmca-bot/` (or `~/.cache`, or the
+/// temporary directory), keyed by the weights' hash, and returns that directory. Idempotent and
+/// safe against concurrent processes (each writes a private directory, then renames it in place).
+fn materialise_embedded() -> Result<PathBuf, ManifestError> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (_, bytes) in EMBEDDED {
+        hasher.update(bytes);
+    }
+    let key = hex::encode(&hasher.finalize()[..6]);
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let root = cache.join("usmca-bot").join("models");
+    let dir = root.join(format!("{BUNDLED_MODEL}-{key}"));
+    if dir.join(MANIFEST_FILE).is_file() {
+        return Ok(dir);
+    }
+    let fail = |source| ManifestError::Materialise {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&root).map_err(fail)?;
+    let staging = root.join(format!(".{BUNDLED_MODEL}-{key}.{}", std::process::id()));
+    std::fs::create_dir_all(&staging).map_err(fail)?;
+    for (name, bytes) in EMBEDDED {
+        std::fs::write(staging.join(name), bytes).map_err(fail)?;
+    }
+    if let Err(e) = std::fs::rename(&staging, &dir) {
+        let _ = std::fs::remove_dir_all(&staging);
+        // Another process won the race: its copy is as good as ours.
+        if !dir.join(MANIFEST_FILE).is_file() {
+            return Err(fail(e));
+        }
+    }
+    tracing::info!(dir = %dir.display(), "using the model embedded in the binary");
+    Ok(dir)
+}
+
 impl Manifest {
+    /// Finds the configured directory with [`locate_model_dir`] and reads its manifest.
+    pub fn locate(configured: &Path) -> Result<Self, ManifestError> {
+        Self::load(&locate_model_dir(configured)?)
+    }
+
     /// Reads and checks `dir/model.toml` (file existence only; the sha256 is checked at load).
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
         if !dir.is_dir() {

@@ -89,6 +89,7 @@ pub fn model_config(dir: &std::path::Path, max_wait: &str) -> ModelConfig {
         runtime_path: String::new(),
         device: "cpu".into(),
         intra_threads: 1,
+        workers: 1,
         max_batch: 32,
         max_wait: DurationSpec::parse(max_wait),
         queue_capacity: 4096,

@@ -7,11 +7,15 @@ use crate::config::ModelConfig;
 use ort::session::Session;
 use ort::value::{DynValue, Tensor};
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A loaded model. Inference takes the session lock, so the worker and blocking callers serialise.
+/// A loaded model with one or more sessions (`model.workers`). Each inference call takes a free
+/// session (or waits for one), so up to that many calls run at once.
 pub(crate) struct Engine {
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    /// Round-robin start for the search for a free session.
+    next: AtomicUsize,
     tokenizer: TextTokenizer,
     pub(crate) labels: Arc<[String]>,
     pub(crate) manifest: Manifest,
@@ -21,7 +25,11 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Loads runtime, checks the weights, creates the session and validates it against the manifest.
-    pub(crate) fn load(cfg: &ModelConfig, manifest: Manifest) -> Result<Self, ClassifierError> {
+    pub(crate) fn load(
+        cfg: &ModelConfig,
+        manifest: Manifest,
+        sessions: usize,
+    ) -> Result<Self, ClassifierError> {
         let rt = runtime::get(&cfg.runtime_path)?;
         let weights = manifest.weights_path();
         if let Some(expected) = &manifest.sha256 {
@@ -35,15 +43,23 @@ impl Engine {
             }
         }
         let tokenizer = TextTokenizer::load(&manifest)?;
-        let mut builder = Session::builder(&rt.env)?;
-        if cfg.intra_threads > 0 {
-            builder = builder.with_intra_threads(cfg.intra_threads)?;
+        let open = || -> Result<Session, ClassifierError> {
+            let mut builder = Session::builder(&rt.env)?;
+            if cfg.intra_threads > 0 {
+                builder = builder.with_intra_threads(cfg.intra_threads)?;
+            }
+            builder = register_device(builder, &cfg.device);
+            Ok(builder.commit_from_file(&weights)?)
+        };
+        let first = open()?;
+        let feed_token_types = check_graph(&first, &manifest)?;
+        let mut all = vec![Mutex::new(first)];
+        for _ in 1..sessions.max(1) {
+            all.push(Mutex::new(open()?));
         }
-        builder = register_device(builder, &cfg.device);
-        let session = builder.commit_from_file(&weights)?;
-        let feed_token_types = check_graph(&session, &manifest)?;
         Ok(Self {
-            session: Mutex::new(session),
+            sessions: all,
+            next: AtomicUsize::new(0),
             tokenizer,
             labels: manifest.labels.clone().into(),
             manifest,
@@ -122,7 +138,7 @@ impl Engine {
                 inputs.push((name.clone(), id_tensor(shape, types, io.id_type)?));
             }
         }
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let mut session = self.session();
         let outputs = session.run(inputs)?;
         let value = outputs
             .get(&io.output)
@@ -149,6 +165,25 @@ impl Engine {
                 Scores::new(self.labels.clone(), values)
             })
             .collect())
+    }
+
+    /// How many sessions run inference at once.
+    pub(crate) fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A free session, or the next one in turn when all are busy.
+    fn session(&self) -> MutexGuard<'_, Session> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for k in 0..n {
+            if let Ok(guard) = self.sessions[(start + k) % n].try_lock() {
+                return guard;
+            }
+        }
+        self.sessions[start]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn graph_err(&self, message: String) -> ClassifierError {

@@ -76,15 +76,18 @@ impl std::fmt::Debug for Classifier {
 }
 
 impl Classifier {
-    /// Loads the runtime, checks and opens the model, warms it up and starts the worker thread.
+    /// Loads the runtime, checks and opens the model (one session per worker), warms it up and
+    /// starts the worker threads. `model.workers = 0` means one worker here (the daemon's default);
+    /// the one-shot tools resolve it with [`ModelConfig::workers_for`] first.
     pub fn load(cfg: &ModelConfig) -> Result<Classifier, ClassifierError> {
         if cfg.max_batch == 0 || cfg.queue_capacity == 0 {
             return Err(ClassifierError::Config(
                 "model.max_batch and model.queue_capacity must be at least 1".into(),
             ));
         }
-        let manifest = Manifest::load(&cfg.dir)?;
-        let engine = Arc::new(Engine::load(cfg, manifest)?);
+        let manifest = Manifest::locate(&cfg.dir)?;
+        let workers = cfg.workers.max(1);
+        let engine = Arc::new(Engine::load(cfg, manifest, workers)?);
         // Warm-up: the first run allocates and optimises; pay that before the first real message.
         engine.infer(&["warm-up".to_string()], &Rules::DEFAULT)?;
         let stats = Arc::new(Stats::default());
@@ -95,14 +98,20 @@ impl Classifier {
             max_wait: cfg.max_wait.get().unwrap_or(Duration::from_millis(3)),
         };
         let (tx, rx) = std::sync::mpsc::channel();
-        let (worker_engine, worker_stats) = (engine.clone(), stats.clone());
-        std::thread::Builder::new()
-            .name("usmca-classifier".into())
-            .spawn(move || worker::run(worker_engine, rx, policy, worker_stats))
-            .map_err(|e| {
-                ClassifierError::Runtime(format!("cannot start the inference thread: {e}"))
-            })?;
-        tracing::info!(model = %engine.manifest.name, max_batch, "classifier loaded");
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..workers {
+            let (worker_engine, worker_stats, worker_rx) =
+                (engine.clone(), stats.clone(), rx.clone());
+            stats.workers_running.fetch_add(1, Ordering::AcqRel);
+            std::thread::Builder::new()
+                .name(format!("usmca-classifier-{i}"))
+                .spawn(move || worker::run(worker_engine, worker_rx, policy, worker_stats))
+                .map_err(|e| {
+                    stats.workers_running.fetch_sub(1, Ordering::AcqRel);
+                    ClassifierError::Runtime(format!("cannot start an inference thread: {e}"))
+                })?;
+        }
+        tracing::info!(model = %engine.manifest.name, max_batch, workers, "classifier loaded");
         Ok(Classifier {
             inner: Arc::new(Inner {
                 engine,
@@ -113,6 +122,16 @@ impl Classifier {
                 stats,
             }),
         })
+    }
+
+    /// [`Classifier::load`] for a one-shot tool (`scan`, `classify`, `evaluate`): `model.workers = 0`
+    /// means one worker per core.
+    pub fn load_for_tool(cfg: &ModelConfig) -> Result<Classifier, ClassifierError> {
+        let cfg = ModelConfig {
+            workers: cfg.workers_for(true),
+            ..cfg.clone()
+        };
+        Self::load(&cfg)
     }
 
     /// Calls `observer(batch size, inference time)` after every inference call (first one wins).
@@ -183,13 +202,69 @@ impl Classifier {
         texts: &[String],
         rules: &Rules,
     ) -> Result<Vec<Scores>, ClassifierError> {
+        let engine = &self.inner.engine;
+        let stats = &self.inner.stats;
+        let chunks: Vec<&[String]> = texts.chunks(self.inner.max_batch).collect();
+        let threads = engine.sessions().min(chunks.len());
+        if threads <= 1 {
+            let mut out = Vec::with_capacity(texts.len());
+            for chunk in chunks {
+                let result = engine.infer(chunk, rules);
+                stats.record(&result, chunk.len());
+                out.extend(result?);
+            }
+            return Ok(out);
+        }
+        // One thread per session; each takes the next chunk as soon as it is free, so the
+        // normalising and tokenising run in parallel too.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, Result<Vec<Scores>, ClassifierError>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut mine = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(chunk) = chunks.get(i) else {
+                                    return mine;
+                                };
+                                let result = engine.infer(chunk, rules);
+                                stats.record(&result, chunk.len());
+                                let failed = result.is_err();
+                                mine.push((i, result));
+                                if failed {
+                                    // Stop the others early: skip past the last chunk.
+                                    next.store(chunks.len(), Ordering::Relaxed);
+                                    return mine;
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![(
+                                usize::MAX,
+                                Err(ClassifierError::Runtime("inference panicked".into())),
+                            )]
+                        })
+                    })
+                    .collect()
+            });
+        done.sort_by_key(|(i, _)| *i);
         let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(self.inner.max_batch) {
-            let result = self.inner.engine.infer(chunk, rules);
-            self.inner.stats.record(&result, chunk.len());
+        for (_, result) in done {
             out.extend(result?);
         }
         Ok(out)
+    }
+
+    /// How many inference sessions (workers) this classifier runs.
+    pub fn workers(&self) -> usize {
+        self.inner.engine.sessions()
     }
 
     /// Non-padding token ids of `text` after `rules` (special tokens included for transformer models).

@@ -15,8 +15,11 @@ pub const LIBRARY_NAME: &str = "libonnxruntime.dylib";
 pub const LIBRARY_NAME: &str = "libonnxruntime.so";
 
 /// The places searched for the library, in order: `model.runtime_path`, `ORT_DYLIB_PATH`,
-/// `./.onnxruntime/`, then beside the executable (`../.onnxruntime`, itself, `../lib`) and the
-/// Docker image's `/usr/local/lib/usmca-bot/`.
+/// `./.onnxruntime/`; beside the executable (`../lib/usmca-bot`, `../lib` — where
+/// `scripts/setup-onnxruntime.sh --prefix R` puts it for a `cargo install --root R` — the
+/// executable's own directory, and a source checkout's `.onnxruntime/` for `target/*/usmca-bot`);
+/// then the directories of `LD_LIBRARY_PATH` and the standard system ones (the Docker image's
+/// `/usr/local/lib/usmca-bot/` among them).
 pub fn candidates(configured: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let as_file = |p: PathBuf| if p.is_dir() { p.join(LIBRARY_NAME) } else { p };
@@ -29,13 +32,34 @@ pub fn candidates(configured: &str) -> Vec<PathBuf> {
     out.push(PathBuf::from(".onnxruntime").join(LIBRARY_NAME));
     if let Some(dir) = std::env::current_exe()
         .ok()
+        .and_then(|e| e.canonicalize().ok())
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        out.push(dir.join("..").join(".onnxruntime").join(LIBRARY_NAME));
+        out.push(dir.join("../lib/usmca-bot").join(LIBRARY_NAME));
+        out.push(dir.join("../lib").join(LIBRARY_NAME));
         out.push(dir.join(LIBRARY_NAME));
-        out.push(dir.join("..").join("lib").join(LIBRARY_NAME));
+        out.push(dir.join("../.onnxruntime").join(LIBRARY_NAME));
+        out.push(dir.join("../../.onnxruntime").join(LIBRARY_NAME));
     }
-    out.push(PathBuf::from("/usr/local/lib/usmca-bot").join(LIBRARY_NAME));
+    if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
+        out.extend(
+            std::env::split_paths(&paths)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| p.join(LIBRARY_NAME)),
+        );
+    }
+    let multiarch = format!("/usr/lib/{}-linux-gnu", std::env::consts::ARCH);
+    for dir in [
+        "/usr/local/lib/usmca-bot",
+        "/usr/local/lib",
+        "/usr/lib/usmca-bot",
+        multiarch.as_str(),
+        "/usr/lib",
+    ] {
+        out.push(PathBuf::from(dir).join(LIBRARY_NAME));
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
     out
 }
 
@@ -107,9 +131,11 @@ mod tests {
         let local = PathBuf::from(".onnxruntime").join(LIBRARY_NAME);
         let pos = |p: &PathBuf| c.iter().position(|x| x == p);
         assert!(pos(&local) > Some(0));
+        let image = PathBuf::from("/usr/local/lib/usmca-bot").join(LIBRARY_NAME);
+        assert!(pos(&image) > pos(&local));
         assert_eq!(
             c.last(),
-            Some(&PathBuf::from("/usr/local/lib/usmca-bot").join(LIBRARY_NAME))
+            Some(&PathBuf::from("/usr/lib").join(LIBRARY_NAME))
         );
         // A configured directory means the library inside it.
         let dir = std::env::temp_dir();

@@ -3,9 +3,9 @@
 
 use super::engine::Engine;
 use super::{ClassifierError, Scores};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
@@ -29,8 +29,10 @@ pub(crate) struct Stats {
     pub(crate) errors: AtomicU64,
     /// Milliseconds since the Unix epoch of the last successful inference; 0 = never.
     pub(crate) last_success_ms: AtomicU64,
-    /// The worker thread is running (cleared when it exits, even by panic).
+    /// A worker thread is running (cleared when the last one exits, even by panic).
     pub(crate) worker_alive: AtomicBool,
+    /// Worker threads running.
+    pub(crate) workers_running: AtomicUsize,
     /// Called after every inference call with the batch size and how long it took (metrics).
     pub(crate) observer: std::sync::OnceLock<BatchObserver>,
 }
@@ -48,12 +50,14 @@ impl std::fmt::Debug for Stats {
 /// Receives (batch size, inference time) after each inference call.
 pub type BatchObserver = Box<dyn Fn(usize, Duration) + Send + Sync>;
 
-/// Clears `worker_alive` when the worker returns or unwinds.
-struct AliveGuard<'a>(&'a AtomicBool);
+/// Clears `worker_alive` when the last worker returns or unwinds.
+struct AliveGuard<'a>(&'a Stats);
 
 impl Drop for AliveGuard<'_> {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Relaxed);
+        if self.0.workers_running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.worker_alive.store(false, Ordering::Relaxed);
+        }
     }
 }
 
@@ -82,16 +86,57 @@ pub(crate) struct BatchPolicy {
     pub(crate) max_wait: Duration,
 }
 
-/// Runs until every sender is dropped.
-pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, stats: Arc<Stats>) {
-    let _alive = AliveGuard(&stats.worker_alive);
+/// Runs until every sender is dropped. Several workers may share one queue: the one that holds
+/// the queue gathers the next micro-batch and lets go of it before running the model, so each
+/// batch goes to whichever worker is free. The caller counts the worker in `workers_running`
+/// before starting it.
+pub(crate) fn run(
+    engine: Arc<Engine>,
+    rx: Arc<Mutex<Receiver<Job>>>,
+    policy: BatchPolicy,
+    stats: Arc<Stats>,
+) {
+    let _alive = AliveGuard(&stats);
     let mut carry: Option<Job> = None;
     loop {
+        let Some((jobs, count)) = gather(&rx, &mut carry, policy) else {
+            return;
+        };
+        process(&engine, jobs, count, &stats);
+    }
+}
+
+/// Takes the next micro-batch off the shared queue; `None` once every sender is gone.
+fn gather(
+    rx: &Mutex<Receiver<Job>>,
+    carry: &mut Option<Job>,
+    policy: BatchPolicy,
+) -> Option<(Vec<Job>, usize)> {
+    // A job left over from the last batch must not wait behind an idle worker blocked in recv():
+    // when the queue is held, it runs alone.
+    let rx = match carry.take() {
+        None => rx.lock().unwrap_or_else(|p| p.into_inner()),
+        Some(job) => match rx.try_lock() {
+            Ok(guard) => {
+                *carry = Some(job);
+                guard
+            }
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                *carry = Some(job);
+                p.into_inner()
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let n = job.rows.len();
+                return Some((vec![job], n));
+            }
+        },
+    };
+    {
         let first = match carry.take() {
             Some(job) => job,
             None => match rx.recv() {
                 Ok(job) => job,
-                Err(_) => return,
+                Err(_) => return None,
             },
         };
         let mut count = first.rows.len();
@@ -103,7 +148,7 @@ pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, s
             };
             match rx.recv_timeout(left) {
                 Ok(job) if count + job.rows.len() > policy.max_batch => {
-                    carry = Some(job);
+                    *carry = Some(job);
                     break;
                 }
                 Ok(job) => {
@@ -113,7 +158,7 @@ pub(crate) fn run(engine: Arc<Engine>, rx: Receiver<Job>, policy: BatchPolicy, s
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
-        process(&engine, jobs, count, &stats);
+        Some((jobs, count))
     }
 }
 

@@ -17,7 +17,8 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Lines classified per inference call when reading stdin.
+/// Lines classified per inference call when reading stdin with one worker; with several, each
+/// gets this many calls' worth of lines per round so that they all stay busy.
 const CHUNK: usize = 32;
 
 /// Loads the model and classifies the arguments, or stdin when there are none.
@@ -33,7 +34,7 @@ pub fn run(config: Option<&Path>, json: bool, texts: Vec<String>) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let classifier = match Classifier::load(&config.model) {
+    let classifier = match Classifier::load_for_tool(&config.model) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -129,12 +130,20 @@ fn classify_stream(
                 )));
             }
         }
-        if chunk.len() == CHUNK {
+        if chunk.len() >= chunk_size(ctx.classifier) {
             classify_chunk(ctx, &chunk, out)?;
             chunk.clear();
         }
     }
     classify_chunk(ctx, &chunk, out)
+}
+
+/// Lines gathered before classifying them.
+fn chunk_size(classifier: &Classifier) -> usize {
+    match classifier.workers() {
+        1 => CHUNK,
+        n => n * CHUNK * 16,
+    }
 }
 
 fn classify_chunk(

@@ -91,7 +91,7 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let classifier = match Classifier::load(&config.model) {
+    let classifier = match Classifier::load_for_tool(&config.model) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -143,7 +143,7 @@ pub fn run(args: EvaluateArgs, config_path: Option<&std::path::Path>) -> ExitCod
     );
     let mut scores = Vec::with_capacity(ds.texts.len());
     let started = std::time::Instant::now();
-    for chunk in ds.texts.chunks(256) {
+    for chunk in ds.texts.chunks(2048) {
         match classifier.classify_blocking(chunk) {
             Ok(batch) => scores.extend(batch.iter().zip(chunk).map(|(s, text)| {
                 let merged;

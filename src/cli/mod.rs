@@ -4,6 +4,7 @@ mod audit;
 mod classify;
 mod config_cmd;
 mod db;
+mod doctor;
 mod evaluate;
 mod labels;
 mod migrate;
@@ -54,6 +55,17 @@ pub enum Command {
         /// What to do with it.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Check the set-up: token, intents, each server's permissions and role position, the
+    /// configured channels, Postgres, Redis, the model. Prints a checklist with the fix for each
+    /// failure; exits 0 when nothing failed, 1 otherwise.
+    Doctor {
+        /// Skip loading the model (faster).
+        #[arg(long)]
+        no_model: bool,
+        /// The checklist as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -145,6 +157,7 @@ pub fn main() -> ExitCode {
         Command::Classify { json, texts } => classify::run(cli.config.as_deref(), json, texts),
         Command::Scan(args) => scan::run(args, cli.config.as_deref()),
         Command::Evaluate(args) => evaluate::run(*args, cli.config.as_deref()),
+        Command::Doctor { no_model, json } => doctor::run(cli.config.as_deref(), !no_model, json),
         Command::Migrate => migrate::run(cli.config.as_deref()),
         Command::Audit {
             action: AuditAction::Verify { guild },

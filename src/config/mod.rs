@@ -107,12 +107,27 @@ pub struct ModelConfig {
     pub device: String,
     /// ONNX Runtime intra-op threads.
     pub intra_threads: usize,
+    /// Inference sessions, each on its own thread; 0: one per core for the one-shot tools
+    /// (`scan`, `classify`, `evaluate`) and 1 for the daemon. See [`ModelConfig::workers_for`].
+    pub workers: usize,
     /// Largest micro-batch.
     pub max_batch: usize,
     /// Longest wait for a micro-batch to fill.
     pub max_wait: DurationSpec,
     /// Bounded queue length in front of the inference worker.
     pub queue_capacity: usize,
+}
+
+impl ModelConfig {
+    /// The number of inference workers to run: `workers` when set, otherwise one per core for a
+    /// one-shot tool (`tool = true`) and 1 for the daemon.
+    pub fn workers_for(&self, tool: bool) -> usize {
+        match self.workers {
+            0 if tool => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => 1,
+            n => n,
+        }
+    }
 }
 
 /// `[thresholds]`: behaviour score at which each punishment starts. Strictly increasing.

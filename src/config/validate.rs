@@ -328,7 +328,7 @@ pub fn validate(c: &Config) -> Vec<Problem> {
     }
 
     // Model and runtime.
-    match crate::manifest::Manifest::load(&c.model.dir) {
+    match crate::manifest::Manifest::locate(&c.model.dir) {
         Ok(manifest) => {
             for label in c.behaviour.label_weights.keys() {
                 if !manifest.labels.iter().any(|l| l == label) {
@@ -359,6 +359,15 @@ pub fn validate(c: &Config) -> Vec<Problem> {
     }
     ck.at_least("model.intra_threads", c.model.intra_threads, 1);
     ck.at_least("model.max_batch", c.model.max_batch, 1);
+    if c.model.workers > 256 {
+        ck.push(
+            "model.workers",
+            format!(
+                "must be at most 256 (0 means one per core for the tools, 1 for the daemon), got {}",
+                c.model.workers
+            ),
+        );
+    }
     if c.model.max_batch > 1024 {
         ck.push(
             "model.max_batch",

@@ -245,6 +245,22 @@ impl Daemon {
         let sighup_task = crate::config::spawn_sighup_reloader(live.clone(), stop_tasks.clone())
             .map_err(DaemonError::Signals)?;
 
+        // The same Discord checks as `usmca-bot doctor`, as warnings; they block nothing.
+        let startup_checks = {
+            let (http, cfg, storage, token) = (
+                client.http.clone(),
+                cfg.clone(),
+                storage.clone(),
+                stop_tasks.clone(),
+            );
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = token.cancelled() => {}
+                    () = crate::doctor::discord::startup(http, cfg, storage) => {}
+                }
+            })
+        };
+
         // The gateway: events flow from here on.
         handler.attach(service.clone());
         service.attach_shards(client.shard_manager.clone());
@@ -290,6 +306,7 @@ impl Daemon {
         stop_tasks.cancel();
         gateway_abort.abort();
         retention_task.abort();
+        startup_checks.abort();
         for t in background {
             t.abort();
         }

@@ -1,46 +1,177 @@
-//! The permissions the bot needs in a server, each with the calls that need it: the invite
-//! URL's integer is computed from this list (and checked against the README by a test).
+//! Discord permission bits the bot needs, their names, the invite URL, and the effective
+//! permissions of a member (roles, then a channel's overwrites) as Discord computes them.
 
-use serenity::all::Permissions;
+/// Kick Members.
+pub const KICK_MEMBERS: u64 = 1 << 1;
+/// Ban Members.
+pub const BAN_MEMBERS: u64 = 1 << 2;
+/// Administrator (implies every permission).
+pub const ADMINISTRATOR: u64 = 1 << 3;
+/// Manage Channels (slow-mode during a raid).
+pub const MANAGE_CHANNELS: u64 = 1 << 4;
+/// View Channel.
+pub const VIEW_CHANNEL: u64 = 1 << 10;
+/// Send Messages.
+pub const SEND_MESSAGES: u64 = 1 << 11;
+/// Manage Messages (delete).
+pub const MANAGE_MESSAGES: u64 = 1 << 13;
+/// Embed Links (mod-log embeds).
+pub const EMBED_LINKS: u64 = 1 << 14;
+/// Read Message History.
+pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+/// Moderate Members (timeouts).
+pub const MODERATE_MEMBERS: u64 = 1 << 40;
+/// View Audit Log (actions moderators take in Discord's own interface become cases).
+pub const VIEW_AUDIT_LOG: u64 = 1 << 7;
 
-/// Every permission the bot uses, with what for.
-pub const REQUIRED: &[(Permissions, &str)] = &[
-    (Permissions::VIEW_CHANNEL, "read the channels it moderates"),
-    (
-        Permissions::SEND_MESSAGES,
-        "mod-log posts, appeal reviews, notices when DMs are closed",
-    ),
-    (Permissions::EMBED_LINKS, "mod-log and alert embeds"),
-    (
-        Permissions::READ_MESSAGE_HISTORY,
-        "check a message still exists",
-    ),
-    (Permissions::MANAGE_MESSAGES, "delete offending messages"),
-    (
-        Permissions::MODERATE_MEMBERS,
-        "time members out and lift timeouts",
-    ),
-    (Permissions::KICK_MEMBERS, "kick"),
-    (Permissions::BAN_MEMBERS, "ban and unban"),
-    (Permissions::MANAGE_CHANNELS, "slow-mode during a raid"),
-    (
-        Permissions::VIEW_AUDIT_LOG,
-        "record actions moderators take in Discord's own interface",
-    ),
+/// Every permission the bot needs in a server, with its name as the Discord client shows it.
+pub const NEEDED: [(u64, &str); 10] = [
+    (VIEW_CHANNEL, "View Channels"),
+    (SEND_MESSAGES, "Send Messages"),
+    (EMBED_LINKS, "Embed Links"),
+    (READ_MESSAGE_HISTORY, "Read Message History"),
+    (MANAGE_MESSAGES, "Manage Messages"),
+    (MODERATE_MEMBERS, "Timeout Members"),
+    (KICK_MEMBERS, "Kick Members"),
+    (BAN_MEMBERS, "Ban Members"),
+    (MANAGE_CHANNELS, "Manage Channels"),
+    (VIEW_AUDIT_LOG, "View Audit Log"),
 ];
 
-/// The permission integer of the invite URL.
-pub fn invite_permissions() -> u64 {
-    REQUIRED
-        .iter()
-        .fold(Permissions::empty(), |acc, (p, _)| acc | *p)
-        .bits()
+/// What a channel the bot posts to (mod log, appeals) needs.
+pub const NEEDED_TO_POST: [(u64, &str); 3] = [
+    (VIEW_CHANNEL, "View Channel"),
+    (SEND_MESSAGES, "Send Messages"),
+    (EMBED_LINKS, "Embed Links"),
+];
+
+/// The sum of [`NEEDED`]: the `permissions` of the invite URL (1099511721110).
+pub const fn needed_bits() -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < NEEDED.len() {
+        bits |= NEEDED[i].0;
+        i += 1;
+    }
+    bits
 }
 
-/// The invite URL for application `app_id`.
-pub fn invite_url(app_id: u64) -> String {
+/// The invite URL's permission integer.
+pub fn invite_permissions() -> u64 {
+    needed_bits()
+}
+
+/// The invite URL for application `application_id`: scopes `bot applications.commands` and
+/// the permissions the bot needs.
+pub fn invite_url(application_id: u64) -> String {
     format!(
-        "https://discord.com/oauth2/authorize?client_id={app_id}&scope=bot%20applications.commands&permissions={}",
-        invite_permissions()
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot%20applications.commands&permissions={}",
+        needed_bits()
     )
+}
+
+/// The names of the bits of `needed` missing from `have` (Administrator grants everything).
+pub fn missing(have: u64, needed: &[(u64, &'static str)]) -> Vec<&'static str> {
+    if have & ADMINISTRATOR != 0 {
+        return Vec::new();
+    }
+    needed
+        .iter()
+        .filter(|(bit, _)| have & bit == 0)
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+/// One permission overwrite of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overwrite {
+    /// Role or member id.
+    pub id: u64,
+    /// A member's overwrite (else a role's).
+    pub member: bool,
+    /// Bits allowed.
+    pub allow: u64,
+    /// Bits denied.
+    pub deny: u64,
+}
+
+/// A member's permissions in a channel, as Discord computes them: the guild-level
+/// `base` (@everyone and the member's roles), then the @everyone overwrite, the role overwrites
+/// together, and the member's own overwrite. Administrator bypasses overwrites.
+pub fn in_channel(
+    base: u64,
+    guild_id: u64,
+    member_id: u64,
+    roles: &[u64],
+    overwrites: &[Overwrite],
+) -> u64 {
+    if base & ADMINISTRATOR != 0 {
+        return u64::MAX;
+    }
+    let mut p = base;
+    if let Some(o) = overwrites.iter().find(|o| !o.member && o.id == guild_id) {
+        p = (p & !o.deny) | o.allow;
+    }
+    let (mut allow, mut deny) = (0, 0);
+    for o in overwrites
+        .iter()
+        .filter(|o| !o.member && roles.contains(&o.id))
+    {
+        allow |= o.allow;
+        deny |= o.deny;
+    }
+    p = (p & !deny) | allow;
+    if let Some(o) = overwrites.iter().find(|o| o.member && o.id == member_id) {
+        p = (p & !o.deny) | o.allow;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_asks_for_exactly_what_the_readme_says() {
+        assert_eq!(needed_bits(), 1_099_511_720_982);
+        assert!(invite_url(42).contains("client_id=42&scope=bot%20applications.commands"));
+    }
+
+    #[test]
+    fn missing_names_each_absent_bit_and_administrator_has_all() {
+        let have = needed_bits() & !MODERATE_MEMBERS & !BAN_MEMBERS;
+        assert_eq!(
+            missing(have, &NEEDED),
+            vec!["Timeout Members", "Ban Members"]
+        );
+        assert!(missing(ADMINISTRATOR, &NEEDED).is_empty());
+    }
+
+    #[test]
+    fn overwrites_apply_everyone_then_roles_then_member() {
+        let base = VIEW_CHANNEL | SEND_MESSAGES;
+        let ow = [
+            Overwrite {
+                id: 1,
+                member: false,
+                allow: 0,
+                deny: SEND_MESSAGES,
+            },
+            Overwrite {
+                id: 7,
+                member: false,
+                allow: SEND_MESSAGES,
+                deny: 0,
+            },
+        ];
+        assert_eq!(in_channel(base, 1, 5, &[], &ow) & SEND_MESSAGES, 0);
+        assert_ne!(in_channel(base, 1, 5, &[7], &ow) & SEND_MESSAGES, 0);
+        let member = [Overwrite {
+            id: 5,
+            member: true,
+            allow: 0,
+            deny: VIEW_CHANNEL,
+        }];
+        assert_eq!(in_channel(base, 1, 5, &[7], &member) & VIEW_CHANNEL, 0);
+    }
 }

@@ -191,6 +191,13 @@ impl EventHandler for Handler {
             guilds = ready.guilds.len(),
             "connected to the Discord gateway"
         );
+        let invite = crate::discord::permissions::invite_url(ready.application.id.get());
+        let first_shard = ready.shard.is_none_or(|s| s.id.0 == 0);
+        if ready.guilds.is_empty() && ready.shard.is_none_or(|s| s.total == 1) {
+            tracing::warn!(%invite, "the bot is in no server yet: open the invite URL to add it to one");
+        } else if first_shard {
+            tracing::info!(%invite, "invite URL (to add the bot to another server)");
+        }
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {

@@ -2,6 +2,7 @@
 //! each message with the pipeline (a dry run: nothing the daemon reads is written), fold the
 //! incidents, and close those still open when the export ends. The caller renders.
 
+use super::page::PageData;
 use super::{read_export, to_event, IncidentLog, InputError, LabelScores, Row, Summary};
 use crate::classifier::{Classifier, ClassifierError};
 use crate::config::{Config, RedisConfig};
@@ -9,12 +10,14 @@ use crate::decision::{Action, Policy, PolicyError};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::state::{MemoryState, RedisState, WindowStore};
 use crate::storage::{PgStandingStore, Storage};
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Messages classified per request to the inference worker.
-const CHUNK: usize = 256;
+/// Messages classified per round, per inference worker; the next round is classified while the
+/// messages of this one are decided.
+const CHUNK: usize = 512;
 /// How long `auto` waits for Redis and Postgres before scanning in-process.
 const CONNECT_WAIT: Duration = Duration::from_secs(2);
 
@@ -76,6 +79,8 @@ pub enum ScanError {
 pub trait ScanObserver {
     /// Which state the scan uses, in words (before the first message).
     fn state(&mut self, _note: &str) {}
+    /// File `index` of `total` is being read.
+    fn reading(&mut self, _index: usize, _total: usize, _path: &Path) {}
     /// The scan starts on `total` messages.
     fn started(&mut self, _total: usize) {}
     /// One message's row, in time order.
@@ -94,6 +99,16 @@ pub struct ScanReport {
     pub summary: Summary,
     /// The model's name.
     pub model: String,
+    /// The files scanned, in the order read.
+    pub sources: Vec<PathBuf>,
+    /// Channel names by channel id, from the exports that name them.
+    pub channels: BTreeMap<String, String>,
+    /// Guild names seen in the exports.
+    pub guilds: Vec<String>,
+    /// What the HTML report draws: score histograms, actions per member, the timeline.
+    pub page: PageData,
+    /// Inference workers used.
+    pub workers: usize,
 }
 
 /// Scans the export at `path` with `config`'s model and thresholds.
@@ -103,7 +118,44 @@ pub fn scan_file(
     opts: ScanOptions,
     observer: &mut dyn ScanObserver,
 ) -> Result<ScanReport, ScanError> {
-    let export = read_export(path)?;
+    scan_files(config, &[path.to_path_buf()], opts, observer)
+}
+
+/// Scans several exports (one per channel, as DiscordChatExporter writes them) as one server:
+/// their messages are merged in time order before they are decided, so history and brigade
+/// windows run across channels as they would in the daemon.
+pub fn scan_files(
+    config: &Config,
+    paths: &[PathBuf],
+    opts: ScanOptions,
+    observer: &mut dyn ScanObserver,
+) -> Result<ScanReport, ScanError> {
+    let mut messages = Vec::new();
+    let mut malformed = Vec::new();
+    let mut channels = BTreeMap::new();
+    let mut guilds: Vec<String> = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        observer.reading(i, paths.len(), path);
+        let export = read_export(path)?;
+        if let Some(name) = &export.channel_name {
+            for m in &export.messages {
+                channels
+                    .entry(m.channel_id.clone())
+                    .or_insert_with(|| name.clone());
+            }
+        }
+        if let Some(g) = export.guild_name.filter(|g| !guilds.contains(g)) {
+            guilds.push(g);
+        }
+        let prefix = (paths.len() > 1).then(|| path.display().to_string());
+        malformed.extend(export.malformed.into_iter().map(|mut m| {
+            if let Some(p) = &prefix {
+                m.location = format!("{p}: {}", m.location);
+            }
+            m
+        }));
+        messages.extend(export.messages);
+    }
     let policy = Policy::from_config(config)?;
     let quiet_period = config.brigade.quiet_period.value();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -132,10 +184,10 @@ pub fn scan_file(
         pipeline = pipeline.with_standing_store(s);
     }
     let mut incidents = IncidentLog::default();
-    let mut messages = export.messages;
-    // Decisions depend on order (history, windows); exports are chronological, JSON lines may not be.
+    // Decisions depend on order (history, windows); exports are chronological, JSON lines may
+    // not be, and several channels interleave. The sort is stable: ties keep file order.
     messages.sort_by_key(|m| m.timestamp);
-    let classifier = Classifier::load(&config.model).map_err(ScanError::Model)?;
+    let classifier = Classifier::load_for_tool(&config.model).map_err(ScanError::Model)?;
 
     observer.started(messages.len());
     let mut summary = Summary::new(classifier.labels().to_vec(), opts.flag_at, opts.top);
@@ -147,16 +199,125 @@ pub fn scan_file(
             t.warn, t.timeout, t.kick, t.ban
         ),
     );
-    summary.malformed = export.malformed;
+    summary.malformed = malformed;
+    let mut page = PageData::new(opts.flag_at);
     let abandon = |observer: &mut dyn ScanObserver, e: ScanError| {
         observer.abandoned();
         e
     };
-    for chunk in messages.chunks(CHUNK) {
-        let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
-        let scores = classifier
-            .classify_blocking(&texts)
-            .map_err(|e| abandon(observer, ScanError::Classify(e)))?;
+    // With one worker everything runs on this thread, round by round. With several,
+    // classification runs one round ahead on its own thread (each round spread over the
+    // workers) while this thread decides the previous round in order.
+    let round = CHUNK * classifier.workers();
+    let decided = if classifier.workers() == 1 {
+        let mut result = Ok(());
+        for chunk in messages.chunks(round) {
+            let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
+            let scores = match classifier.classify_blocking(&texts) {
+                Ok(s) => s,
+                Err(e) => {
+                    result = Err(abandon(observer, ScanError::Classify(e)));
+                    break;
+                }
+            };
+            if let Err(e) = decide_round(
+                chunk,
+                scores,
+                &runtime,
+                &mut pipeline,
+                &mut incidents,
+                &mut summary,
+                &mut page,
+                observer,
+            ) {
+                result = Err(abandon(observer, e));
+                break;
+            }
+            observer.advanced(chunk.len());
+        }
+        result
+    } else {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::scope(|scope| -> Result<(), ScanError> {
+            // Owned here, so an early return drops it and the classifying thread stops sending.
+            let rx = rx;
+            let classifier = &classifier;
+            let messages = &messages;
+            scope.spawn(move || {
+                for chunk in messages.chunks(round) {
+                    let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
+                    let result = classifier.classify_blocking(&texts);
+                    let failed = result.is_err();
+                    if tx.send(result).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for chunk in messages.chunks(round) {
+                let scores = match rx.recv() {
+                    Ok(Ok(scores)) => scores,
+                    Ok(Err(e)) => return Err(abandon(observer, ScanError::Classify(e))),
+                    Err(_) => {
+                        return Err(abandon(
+                            observer,
+                            ScanError::Classify(ClassifierError::WorkerStopped),
+                        ))
+                    }
+                };
+                decide_round(
+                    chunk,
+                    scores,
+                    &runtime,
+                    &mut pipeline,
+                    &mut incidents,
+                    &mut summary,
+                    &mut page,
+                    observer,
+                )
+                .map_err(|e| abandon(observer, e))?;
+                observer.advanced(chunk.len());
+            }
+            Ok(())
+        })
+    };
+    decided?;
+    // The export ends here: incidents still open close once their quiet period would have passed.
+    if let Some(last) = messages.last() {
+        let end = last.timestamp + chrono::Duration::from_std(quiet_period).unwrap_or_default();
+        match runtime.block_on(pipeline.tick(end)) {
+            Ok(updates) => incidents.apply(&updates),
+            Err(e) => observer.warning(&format!("closing incidents: {e}")),
+        }
+    }
+    summary.incidents = incidents
+        .reports()
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    Ok(ScanReport {
+        summary,
+        model: classifier.model_name().to_string(),
+        sources: paths.to_vec(),
+        channels,
+        guilds,
+        page,
+        workers: classifier.workers(),
+    })
+}
+
+/// Decides one round of classified messages, in order.
+#[allow(clippy::too_many_arguments)]
+fn decide_round(
+    chunk: &[super::ScanMessage],
+    scores: Vec<crate::classifier::Scores>,
+    runtime: &tokio::runtime::Runtime,
+    pipeline: &mut Pipeline,
+    incidents: &mut IncidentLog,
+    summary: &mut Summary,
+    page: &mut PageData,
+    observer: &mut dyn ScanObserver,
+) -> Result<(), ScanError> {
+    {
         for (msg, s) in chunk.iter().zip(scores) {
             let label_scores = LabelScores(s.iter().map(|(l, v)| (l.to_string(), v)).collect());
             let mut row = Row::new(msg, label_scores);
@@ -168,14 +329,9 @@ pub fn scan_file(
             } else {
                 let outcome = runtime
                     .block_on(pipeline.score_message(to_event(msg), s))
-                    .map_err(|source| {
-                        abandon(
-                            observer,
-                            ScanError::Decide {
-                                message: msg.id.to_string(),
-                                source,
-                            },
-                        )
+                    .map_err(|source| ScanError::Decide {
+                        message: msg.id.to_string(),
+                        source,
                     })?;
                 incidents.apply(&outcome.incidents);
                 let d = &outcome.decision;
@@ -199,27 +355,11 @@ pub fn scan_file(
                     .collect();
             }
             summary.add(msg, &row);
+            page.add(msg, &row);
             observer.row(&row).map_err(ScanError::Output)?;
         }
-        observer.advanced(chunk.len());
     }
-    // The export ends here: incidents still open close once their quiet period would have passed.
-    if let Some(last) = messages.last() {
-        let end = last.timestamp + chrono::Duration::from_std(quiet_period).unwrap_or_default();
-        match runtime.block_on(pipeline.tick(end)) {
-            Ok(updates) => incidents.apply(&updates),
-            Err(e) => observer.warning(&format!("closing incidents: {e}")),
-        }
-    }
-    summary.incidents = incidents
-        .reports()
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok())
-        .collect();
-    Ok(ScanReport {
-        summary,
-        model: classifier.model_name().to_string(),
-    })
+    Ok(())
 }
 
 /// The windows and standings `scan` uses, and a line saying which.

@@ -89,6 +89,61 @@ pub enum InputError {
     },
 }
 
+/// Expands the paths given to `scan`: files as they are, folders recursively to their `.json`
+/// and `.jsonl` files (sorted, hidden entries skipped). An empty result or a missing path is an
+/// error naming it.
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let before = out.len();
+        let mut stack = vec![path.clone()];
+        while let Some(dir) = stack.pop() {
+            let io = |source| InputError::Io {
+                path: dir.clone(),
+                source,
+            };
+            let mut entries = std::fs::read_dir(&dir)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(io)?;
+            entries.sort();
+            for entry in entries {
+                let hidden = entry
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'));
+                if hidden {
+                    continue;
+                }
+                if entry.is_dir() {
+                    stack.push(entry);
+                } else if entry.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("jsonl")
+                }) {
+                    out.push(entry);
+                }
+            }
+        }
+        if out.len() == before {
+            return Err(InputError::Format {
+                path: path.clone(),
+                message: "the folder holds no .json or .jsonl export".into(),
+            });
+        }
+        out[before..].sort();
+    }
+    Ok(out)
+}
+
 /// Reads `path`, detecting the format: a JSON object with `messages` (DiscordChatExporter) or JSON lines.
 pub fn read_export(path: &Path) -> Result<Export, InputError> {
     let io = |source| InputError::Io {

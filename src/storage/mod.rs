@@ -142,6 +142,15 @@ impl Storage {
         })
     }
 
+    /// Migrations applied to this database and migrations the binary knows: the schema is
+    /// current when the first is at least the second.
+    pub async fn migration_status(&self) -> Result<MigrateReport, StorageError> {
+        Ok(MigrateReport {
+            applied: self.applied_migrations().await?,
+            known: MIGRATOR.iter().count(),
+        })
+    }
+
     async fn applied_migrations(&self) -> Result<usize, StorageError> {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
             .fetch_one(&self.pool)

@@ -24,6 +24,7 @@ pub fn model_config(dir: &str) -> ModelConfig {
         runtime_path: String::new(),
         device: "cpu".into(),
         intra_threads: 1,
+        workers: 1,
         max_batch: 32,
         max_wait: DurationSpec::parse("3ms"),
         queue_capacity: 2048,

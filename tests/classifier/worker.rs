@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use usmca_bot::classifier::Classifier;
+use usmca_bot::config::ModelConfig;
 
 fn texts(n: usize) -> Vec<String> {
     let base = [
@@ -161,4 +163,42 @@ fn classifier_is_shareable_across_tasks() {
     assert_eq!(handle.join().ok().and_then(|r| r.ok()), Some(1));
     // Clones share one worker and one set of counters.
     assert_eq!(clf.health().messages, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_workers_give_the_same_scores_in_the_same_order() {
+    let texts: Vec<String> = (0..300)
+        .map(|i| match i % 3 {
+            0 => format!("you are a stupid idiot number {i}"),
+            1 => format!("have a lovely day, friend {i}"),
+            _ => format!("what a dumb take {i}, honestly"),
+        })
+        .collect();
+    let one = crate::load("models/toxblock-lstm");
+    let two = match Classifier::load(&ModelConfig {
+        workers: 2,
+        ..crate::model_config("models/toxblock-lstm")
+    }) {
+        Ok(c) => c,
+        Err(e) => panic!("cannot load with 2 workers: {e}"),
+    };
+    assert_eq!((one.workers(), two.workers()), (1, 2));
+    let expected = one.classify_blocking(&texts).expect("one worker");
+    // The blocking path splits the chunks across both sessions ...
+    let blocking = two
+        .classify_blocking(&texts)
+        .expect("two workers, blocking");
+    // ... and the queue's micro-batches go to whichever worker is free.
+    let queued = futures::future::join_all(texts.chunks(7).map(|c| two.classify_batch(c.to_vec())))
+        .await
+        .into_iter()
+        .flat_map(|r| r.expect("two workers, queued"))
+        .collect::<Vec<_>>();
+    for got in [&blocking, &queued] {
+        assert_eq!(got.len(), expected.len());
+        for (a, b) in got.iter().zip(&expected) {
+            assert!((a.max().1 - b.max().1).abs() < 1e-5, "{a:?} vs {b:?}");
+        }
+    }
+    assert!(two.health().loaded);
 }

@@ -321,3 +321,239 @@ fn rows_split_deletion_by_content_from_sanction_by_behaviour() {
     assert!(sanctions(&text).len() >= 2, "{text}");
     assert_eq!(sanctions(&lower), sanctions(&text));
 }
+
+const SERVER_EXPORT: &str = "examples/server-export";
+
+#[test]
+fn a_folder_of_channel_exports_is_one_merged_report() {
+    // Three channels, one file each (as DiscordChatExporter writes them): one report, the same
+    // decisions as the single-channel sample they were split from (merged back in time order).
+    let whole = usmca(
+        &["scan", SAMPLE, "--state", "memory", "--format", "json"],
+        &[],
+    );
+    let split = usmca(
+        &[
+            "scan",
+            SERVER_EXPORT,
+            "--state",
+            "memory",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(split.status.success(), "{}", stderr(&split));
+    let a: serde_json::Value = serde_json::from_str(&stdout(&whole)).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&stdout(&split)).unwrap();
+    assert_eq!(
+        b["sources"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        b["sources"]
+    );
+    assert_eq!(
+        b["messages"].as_array().map(Vec::len),
+        Some(sample_message_count())
+    );
+    let names: Vec<&str> = b["channels"]
+        .as_object()
+        .map(|m| m.values().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for n in ["general", "memes", "off-topic"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    // Time order across the files, and the decisions of the unsplit conversation.
+    let stamps: Vec<&str> = b["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["timestamp"].as_str())
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "not in time order");
+    assert_eq!(a["actions"], b["actions"]);
+    // The table names the file count.
+    let table = usmca(&["scan", SERVER_EXPORT, "--state", "memory"], &[]);
+    assert!(
+        stdout(&table).contains(&format!(
+            "Scanned {} message(s) from 3 files",
+            sample_message_count()
+        )),
+        "{}",
+        stdout(&table)
+    );
+}
+
+#[test]
+fn a_folder_without_exports_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = usmca(&["scan", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no .json or .jsonl"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_message() {
+    let out = usmca(
+        &["scan", SAMPLE, "--state", "memory", "--format", "csv"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("id,timestamp,channel_id,author_id,max_label,max_score,severity,delete")
+            && header.ends_with("identity_hate"),
+        "{header}"
+    );
+    // Reasons span lines inside quotes: count records by their leading message id.
+    let records = text
+        .split("\r\n")
+        .filter(|r| r.starts_with("118000000000010"))
+        .count();
+    assert_eq!(records, sample_message_count());
+}
+
+/// Chromium and where it is, or `None` (the test then says why it skips).
+fn chromium() -> Option<std::path::PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join(name))
+                    .find(|p| p.is_file())
+            })
+        })
+}
+
+/// Serves `body` at `/report.html` on a loopback port and records every request path.
+fn serve_recording(
+    body: Vec<u8>,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            // Chromium opens spare (preconnect) sockets that never carry a request.
+            if path.is_empty() {
+                continue;
+            }
+            log.lock().unwrap().push(path.clone());
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+                    break;
+                }
+            }
+            let mut stream = reader.into_inner();
+            let (status, bytes): (&str, &[u8]) = if path == "/report.html" {
+                ("200 OK", &body)
+            } else {
+                ("404 Not Found", b"not here")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(bytes);
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn html_report_draws_its_charts_offline_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.html");
+    let out = usmca(
+        &[
+            "scan",
+            SERVER_EXPORT,
+            "--state",
+            "memory",
+            "--format",
+            "html",
+            "--output",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("default-src 'none'"));
+    let Some(browser) = chromium() else {
+        eprintln!(
+            "SKIPPED html_report_draws_its_charts_offline_in_chromium: no chromium on PATH \
+             (apt-get install -y chromium chromium-driver; scripts/test.sh installs it)"
+        );
+        return;
+    };
+    let (addr, seen) = serve_recording(html.into_bytes());
+    let profile = tempfile::tempdir().unwrap();
+    let dom = std::process::Command::new(&browser)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("http://{addr}/report.html"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", browser.display()));
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    assert!(
+        dom.contains("data-rendered=\"true\""),
+        "the page script did not finish:\n{}",
+        &dom[..dom.len().min(2000)]
+    );
+    // Both histograms, the member bars and the timeline are drawn as SVG.
+    assert_eq!(
+        dom.matches("class=\"usmca-chart\"").count(),
+        4,
+        "charts missing"
+    );
+    assert!(
+        dom.matches("class=\"bar\"").count() >= 50,
+        "histogram bars missing"
+    );
+    assert!(
+        dom.contains("class=\"threshold\""),
+        "threshold lines missing"
+    );
+    assert!(dom.contains("class=\"point\""), "timeline points missing");
+    assert!(dom.contains("class=\"seg\""), "member action bars missing");
+    assert!(dom.contains("hemlock"), "top messages table missing");
+    // The page itself was the only request: it fetches nothing else, not even a favicon.
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(
+        requests,
+        vec!["/report.html".to_string()],
+        "requests: {requests:?}"
+    );
+}

@@ -12,6 +12,7 @@ mod redis_support;
 
 mod chaos;
 mod commands;
+mod doctor;
 mod failures;
 mod harness;
 mod moderation;

@@ -62,6 +62,8 @@ fn default_image_layout_classifies_with_the_bundled_model() {
         "COPY config/default.toml config/default.toml",
         "COPY --from=model /model/ models/${MODEL}/",
         "COPY models/toxblock-lstm/ /model/",
+        "COPY examples/README.md examples/davidson-conversation.json examples/",
+        "COPY examples/server-export/ examples/server-export/",
     ] {
         assert!(dockerfile.contains(line), "Dockerfile changed: {line}");
     }

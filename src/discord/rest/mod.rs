@@ -12,6 +12,7 @@
 //! limiter or (proxy mode) the same route substitution serenity uses, so the raw status,
 //! headers and body stay visible here.
 
+mod inspect;
 mod message;
 mod ops;
 

@@ -33,6 +33,8 @@ pub struct ChannelSpec {
     pub id: u64,
     /// Name.
     pub name: String,
+    /// Permission overwrites: (role or member id, is a member, allow bits, deny bits).
+    pub overwrites: Vec<(u64, bool, u64, u64)>,
 }
 
 /// A user, as author of messages and interactions or as a guild member.
@@ -98,6 +100,7 @@ impl GuildSpec {
             channels: vec![ChannelSpec {
                 id: id + 1,
                 name: "general".into(),
+                overwrites: Vec::new(),
             }],
             members: Vec::new(),
             locale: "en-US".into(),
@@ -122,7 +125,16 @@ impl GuildSpec {
         self.channels.push(ChannelSpec {
             id,
             name: name.to_owned(),
+            overwrites: Vec::new(),
         });
+        self
+    }
+
+    /// Adds a permission overwrite to channel `channel` (for a role, or a member when `member`).
+    pub fn overwrite(mut self, channel: u64, id: u64, member: bool, allow: u64, deny: u64) -> Self {
+        if let Some(c) = self.channels.iter_mut().find(|c| c.id == channel) {
+            c.overwrites.push((id, member, allow, deny));
+        }
         self
     }
 
@@ -192,6 +204,50 @@ pub fn ready(
         "shard": [shard.0, shard.1],
         "application": {"id": application_id.to_string(), "flags": 0},
     })
+}
+
+/// A guild's channels as `GET /guilds/{id}/channels` returns them.
+pub fn channels(g: &GuildSpec) -> Vec<Value> {
+    g.channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let overwrites: Vec<Value> = c
+                .overwrites
+                .iter()
+                .map(|(id, member, allow, deny)| {
+                    json!({"id": id.to_string(), "type": u8::from(*member),
+                           "allow": allow.to_string(), "deny": deny.to_string()})
+                })
+                .collect();
+            json!({"id": c.id.to_string(), "type": 0, "name": c.name, "guild_id": g.id.to_string(),
+                   "position": i, "permission_overwrites": overwrites, "nsfw": false,
+                   "rate_limit_per_user": 0, "topic": null, "parent_id": null})
+        })
+        .collect()
+}
+
+/// The guild object of `GET /guilds/{id}` (roles included, no members or channels).
+pub fn guild_rest(g: &GuildSpec) -> Value {
+    let mut v = guild_create(g);
+    if let Some(o) = v.as_object_mut() {
+        for k in [
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "joined_at",
+            "large",
+            "unavailable",
+            "member_count",
+            "stage_instances",
+            "guild_scheduled_events",
+        ] {
+            o.remove(k);
+        }
+    }
+    v
 }
 
 /// GUILD_CREATE with @everyone, the roles, text channels and members.

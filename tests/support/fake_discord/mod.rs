@@ -45,6 +45,11 @@ use tokio::task::JoinHandle;
 pub use events::{Author, ChannelSpec, GuildSpec, RoleSpec};
 pub use record::{path_matches, Fault, GatewayCommand, RecordedRequest};
 
+/// Application flag: Server Members intent enabled (unverified bot).
+pub const APP_FLAG_MEMBERS_LIMITED: u64 = 1 << 15;
+/// Application flag: Message Content intent enabled (unverified bot).
+pub const APP_FLAG_MESSAGE_CONTENT_LIMITED: u64 = 1 << 19;
+
 /// What the fake serves.
 #[derive(Debug, Clone)]
 pub struct FakeConfig {
@@ -58,6 +63,9 @@ pub struct FakeConfig {
     pub recommended_shards: u64,
     /// Heartbeat interval sent in HELLO.
     pub heartbeat_interval: Duration,
+    /// `flags` of `GET /oauth2/applications/@me`: which privileged intents are enabled
+    /// (default: Server Members and Message Content, the "limited" bits of an unverified bot).
+    pub application_flags: u64,
 }
 
 impl Default for FakeConfig {
@@ -68,6 +76,7 @@ impl Default for FakeConfig {
             application_id: 900_000_000_000_000_002,
             recommended_shards: 1,
             heartbeat_interval: Duration::from_secs(5),
+            application_flags: APP_FLAG_MEMBERS_LIMITED | APP_FLAG_MESSAGE_CONTENT_LIMITED,
         }
     }
 }

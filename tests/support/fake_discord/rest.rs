@@ -163,6 +163,45 @@ fn route(
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
         })),
         ("GET", ["users", "@me"]) => ok(events::user(shared.cfg.bot_user_id, "usmca-bot", true)),
+        ("GET", ["oauth2", "applications", "@me"]) => ok(json!({
+            "id": shared.cfg.application_id.to_string(), "name": "usmca-bot", "icon": null,
+            "description": "", "bot_public": true, "bot_require_code_grant": false,
+            "verify_key": "", "flags": shared.cfg.application_flags,
+            "bot": events::user(shared.cfg.bot_user_id, "usmca-bot", true),
+        })),
+        ("GET", ["users", "@me", "guilds"]) => ok(json!(shared
+            .cfg
+            .guilds
+            .iter()
+            .map(
+                |g| json!({"id": g.id.to_string(), "name": g.name, "icon": null,
+                            "owner": false, "permissions": "0", "features": []})
+            )
+            .collect::<Vec<_>>())),
+        ("GET", ["guilds", g]) => match shared.cfg.guilds.iter().find(|s| s.id == id(g)) {
+            Some(spec) => ok(events::guild_rest(spec)),
+            None => unknown(10_004, "Unknown Guild"),
+        },
+        ("GET", ["guilds", g, "channels"]) => {
+            match shared.cfg.guilds.iter().find(|s| s.id == id(g)) {
+                Some(spec) => ok(json!(events::channels(spec))),
+                None => unknown(10_004, "Unknown Guild"),
+            }
+        }
+        ("GET", ["guilds", g, "members"]) => {
+            let g = id(g);
+            let state = lock(&shared.state);
+            let members: Vec<Value> = shared
+                .cfg
+                .guilds
+                .iter()
+                .filter(|s| s.id == g)
+                .flat_map(|s| &s.members)
+                .filter(|m| state.member(g, m.id).present)
+                .map(|m| member_json(&shared.cfg.guilds, g, m.id, &state.member(g, m.id)))
+                .collect();
+            ok(json!(members))
+        }
         ("PATCH", ["guilds", g, "members", u]) => {
             let (g, u) = (id(g), id(u));
             let mut state = lock(&shared.state);
