@@ -133,7 +133,20 @@ mod tests {
 
     #[test]
     fn the_invite_asks_for_exactly_what_the_readme_says() {
-        assert_eq!(needed_bits(), 1_099_511_720_982);
+        // The same set, spelled with serenity's names: a bit typed wrong here or there shows.
+        use serenity::all::Permissions as P;
+        let want = P::VIEW_CHANNEL
+            | P::SEND_MESSAGES
+            | P::EMBED_LINKS
+            | P::READ_MESSAGE_HISTORY
+            | P::MANAGE_MESSAGES
+            | P::MODERATE_MEMBERS
+            | P::KICK_MEMBERS
+            | P::BAN_MEMBERS
+            | P::MANAGE_CHANNELS
+            | P::VIEW_AUDIT_LOG;
+        assert_eq!(needed_bits(), want.bits());
+        assert_eq!(needed_bits(), 1_099_511_721_110);
         assert!(invite_url(42).contains("client_id=42&scope=bot%20applications.commands"));
     }
 

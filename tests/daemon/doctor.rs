@@ -14,8 +14,8 @@ const MEMBER_ROLE: u64 = 810_000_000_000_000_101;
 const VIP_ROLE: u64 = 810_000_000_000_000_102;
 const BOT: u64 = 900_000_000_000_000_001;
 
-/// View, Send, Embed, Read history, Manage messages, Moderate, Kick, Ban, Manage channels.
-const ALL_NEEDED: u64 = 1_099_511_720_982;
+/// Everything the bot needs, as the invite asks for it.
+const ALL_NEEDED: u64 = usmca_bot::discord::permissions::needed_bits();
 const MODERATE_MEMBERS: u64 = 1 << 40;
 
 fn guild(bot_permissions: u64, vip_position: u16) -> GuildSpec {
