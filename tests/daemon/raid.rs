@@ -262,6 +262,51 @@ async fn the_alerts_raid_controls_ask_to_confirm_then_act_on_every_participant_b
         .await;
     }
 
+    // /mod raid status names the open incident.
+    let status = slash(
+        &d,
+        &m,
+        MANAGE_MESSAGES,
+        serde_json::json!([{"name": "raid", "type": 2, "options": [{"name": "status", "type": 1, "options": []}]}]),
+    )
+    .await;
+    let text = callback_data(&status)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains("1 open incident") && text.contains("join surge"),
+        "{text}"
+    );
+
+    // Release timeouts: the incident's timeouts are lifted (and their cases reversed).
+    let ask = click(&d, &m, &button("raid:release:")).await;
+    let confirm = body(&ask)["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(confirm.starts_with("raid-confirm:release:"), "{confirm}");
+    let done = click(&d, &m, &confirm).await;
+    let text = body(&done)["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(text.contains("11 timeouts lifted"), "{text}");
+    for r in &raiders[1..] {
+        assert!(
+            d.fake.timed_out_until(GUILD, r.id).is_none(),
+            "raider {} still timed out",
+            r.id
+        );
+    }
+    let reversed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM moderation_cases WHERE action = 'timeout' AND status = 'reversed'",
+    )
+    .fetch_one(d.storage().pool())
+    .await
+    .expect("count");
+    assert_eq!(reversed, 11);
+
     // Ban all: first a confirmation, nothing done yet.
     let ask = click(&d, &m, &button("raid:ban:")).await;
     let confirm = body(&ask)["data"]["components"][0]["components"][0]["custom_id"]

@@ -888,3 +888,85 @@ async fn a_channel_can_have_thresholds_of_its_own() {
         "no sanction in the laxer channel: {banter_row}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_moderate_menu_offers_the_actions_then_asks_for_the_reason() {
+    let (o, member, _) = options();
+    let d = Daemon::start(o).await;
+    let m = moderator();
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::user_command(
+            GUILD,
+            GENERAL,
+            &m,
+            MANAGE_MESSAGES,
+            "Moderate",
+            &member,
+        ),
+    );
+    let menu = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["data"]["components"]
+                .to_string()
+                .contains("moderate:")
+        })
+        .await;
+    let timeout = body(&menu)["data"]["components"][0]["components"]
+        .as_array()
+        .and_then(|b| {
+            b.iter()
+                .filter_map(|b| b["custom_id"].as_str())
+                .find(|id| id.starts_with("moderate:timeout:"))
+                .map(str::to_owned)
+        })
+        .expect("Timeout button");
+    assert_eq!(timeout, format!("moderate:timeout:{}", member.id));
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        crate::fake_discord::events::button_click_with(
+            GUILD,
+            GENERAL,
+            &m,
+            MANAGE_MESSAGES,
+            &timeout,
+            crate::fake_discord::events::message(GUILD, GENERAL, d.message_id(), &m, "menu"),
+        ),
+    );
+    let form = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["type"] == 9
+        })
+        .await;
+    let form_id = callback_data(&form)["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(form_id, format!("moderate-form:timeout:{}", member.id));
+    let mut submit = crate::fake_discord::events::modal_submit(
+        Some(GUILD),
+        GENERAL,
+        &m,
+        &form_id,
+        &[("reason", "flooding the channel"), ("duration", "2h")],
+    );
+    submit["member"]["permissions"] = json!(MANAGE_MESSAGES.to_string());
+    d.fake.dispatch("INTERACTION_CREATE", submit);
+    let done = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["data"]["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("timed out for 2h"))
+        })
+        .await;
+    assert!(callback_data(&done)["content"]
+        .to_string()
+        .contains("case #1"));
+    let (action, reason): (String, String) =
+        sqlx::query_as("SELECT action, reason FROM moderation_cases WHERE case_no = 1")
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("case");
+    assert_eq!(action, "timeout");
+    assert!(reason.contains("flooding the channel"), "{reason}");
+}

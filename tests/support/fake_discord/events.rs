@@ -410,6 +410,25 @@ pub fn autocomplete(
     interaction(4, Some(guild_id), channel_id, author, permissions, data)
 }
 
+/// INTERACTION_CREATE for a user context-menu command `name` on `target`.
+pub fn user_command(
+    guild_id: u64,
+    channel_id: u64,
+    author: &Author,
+    permissions: u64,
+    name: &str,
+    target: &Author,
+) -> Value {
+    let id = target.id.to_string();
+    let data = json!({"id": "1300000000000000003", "name": name, "type": 2, "target_id": id,
+                      "resolved": {"users": {id.clone(): user(target.id, &target.name, false)},
+                                   "members": {id: {"roles": target.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
+                                                    "joined_at": now(), "deaf": false, "mute": false,
+                                                    "flags": 0, "pending": false}}},
+                      "guild_id": guild_id.to_string()});
+    interaction(2, Some(guild_id), channel_id, author, permissions, data)
+}
+
 /// INTERACTION_CREATE for a message context-menu command `name` on `target` (a [`message`]).
 pub fn message_command(
     guild_id: u64,
