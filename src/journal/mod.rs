@@ -230,29 +230,45 @@ impl Records {
         }
     }
 
-    /// Records a case before its action is taken.
-    pub async fn case(&self, case: &NewCase, by: &str) -> Result<Recorded, RecordError> {
-        if !self.journaling() {
-            match self.storage.record_case_keyed(case, None, Some(by)).await {
-                Ok(r) => {
-                    return Ok(match r.existed {
-                        Some(status) => Recorded::Duplicate {
-                            case_no: Some(r.case_no),
-                            status: Some(status),
-                        },
-                        None => Recorded::Stored {
-                            case_id: r.case_id,
-                            case_no: r.case_no,
-                        },
-                    })
-                }
-                Err(e) => {
-                    let e = self.health.observe(e);
-                    if !self.falls_back(&e) {
-                        return Err(e.into());
-                    }
+    /// Writes to Postgres unless records go to the journal now. `Ok(Some)`: written there;
+    /// `Ok(None)`: the caller journals it (journaling already, or Postgres just turned out to
+    /// be unreachable, which opens the breaker); `Err`: Postgres refused it for another reason.
+    async fn in_postgres<T>(
+        &self,
+        write: impl std::future::Future<Output = Result<T, StorageError>>,
+    ) -> Result<Option<T>, RecordError> {
+        if self.journaling() {
+            return Ok(None);
+        }
+        match write.await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                let e = self.health.observe(e);
+                if self.falls_back(&e) {
+                    Ok(None)
+                } else {
+                    Err(e.into())
                 }
             }
+        }
+    }
+
+    /// Records a case before its action is taken.
+    pub async fn case(&self, case: &NewCase, by: &str) -> Result<Recorded, RecordError> {
+        let stored = self
+            .in_postgres(self.storage.record_case_keyed(case, None, Some(by)))
+            .await?;
+        if let Some(r) = stored {
+            return Ok(match r.existed {
+                Some(status) => Recorded::Duplicate {
+                    case_no: Some(r.case_no),
+                    status: Some(status),
+                },
+                None => Recorded::Stored {
+                    case_id: r.case_id,
+                    case_no: r.case_no,
+                },
+            });
         }
         if let Some(key) = &case.key {
             let fresh = self
@@ -285,20 +301,11 @@ impl Records {
         status: CaseStatus,
         note: Option<&str>,
     ) -> Result<(), RecordError> {
-        if !self.journaling() {
-            match self
-                .storage
-                .update_case_status(guild_id, CaseRef::Key(key), status, note, None)
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(e) => {
-                    let e = self.health.observe(e);
-                    if !self.falls_back(&e) {
-                        return Err(e.into());
-                    }
-                }
-            }
+        let write =
+            self.storage
+                .update_case_status(guild_id, CaseRef::Key(key), status, note, None);
+        if self.in_postgres(write).await?.is_some() {
+            return Ok(());
         }
         self.append(Entry::Status {
             guild_id,
@@ -312,16 +319,8 @@ impl Records {
 
     /// Records an audit row.
     pub async fn audit(&self, event: &AuditEvent) -> Result<(), RecordError> {
-        if !self.journaling() {
-            match self.storage.audit(event).await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    let e = self.health.observe(e);
-                    if !self.falls_back(&e) {
-                        return Err(e.into());
-                    }
-                }
-            }
+        if self.in_postgres(self.storage.audit(event)).await?.is_some() {
+            return Ok(());
         }
         self.append(Entry::Audit {
             event: event.clone(),
@@ -332,16 +331,9 @@ impl Records {
 
     /// Records an incident update.
     pub async fn incident(&self, update: &IncidentUpdate) -> Result<(), RecordError> {
-        if !self.journaling() {
-            match self.storage.apply_incident_update(update).await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    let e = self.health.observe(e);
-                    if !self.falls_back(&e) {
-                        return Err(e.into());
-                    }
-                }
-            }
+        let write = self.storage.apply_incident_update(update);
+        if self.in_postgres(write).await?.is_some() {
+            return Ok(());
         }
         self.append(Entry::Incident {
             update: update.clone(),

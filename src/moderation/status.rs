@@ -86,8 +86,9 @@ impl Moderation {
     pub async fn status(&self, guild_id: u64) -> StatusSummary {
         let h = self.classifier.health();
         let t = Instant::now();
-        let postgres = sqlx::query("SELECT 1")
-            .execute(self.storage.pool())
+        let postgres = self
+            .storage
+            .ping()
             .await
             .map(|_| t.elapsed())
             .map_err(|e| e.to_string());
