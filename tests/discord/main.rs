@@ -6,6 +6,7 @@ mod fake_discord;
 
 mod contract;
 mod fake;
+mod fake_oauth;
 mod reply;
 mod rest;
 mod smoke;

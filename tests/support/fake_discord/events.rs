@@ -9,6 +9,13 @@ pub fn snowflake_of(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str()?.parse().ok())
 }
 
+/// Permission bits of @everyone (role id = guild id) in every fake guild: View Channel, Send
+/// Messages and Read Message History.
+pub const EVERYONE_PERMISSIONS: u64 = 0x4_0000_0000 | 0x800 | 0x400;
+
+/// Every permission bit Discord defines today: what a guild owner has.
+pub const ALL_PERMISSIONS: u64 = (1 << 51) - 1;
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339()
 }
@@ -154,6 +161,48 @@ impl GuildSpec {
         self.members.push(member);
         self
     }
+
+    /// With this owner (`owner_id`; default 1, a user no test uses).
+    pub fn owner(mut self, user_id: u64) -> Self {
+        self.owner_id = user_id;
+        self
+    }
+
+    /// Gives member `user_id` exactly these roles (role ids), adding the member (named
+    /// `member{id}`) when the guild does not list it yet.
+    pub fn with_member_roles(mut self, user_id: u64, roles: Vec<u64>) -> Self {
+        match self.members.iter_mut().find(|m| m.id == user_id) {
+            Some(m) => m.roles = roles,
+            None => self
+                .members
+                .push(Author::new(user_id, &format!("member{user_id}")).with_roles(&roles)),
+        }
+        self
+    }
+
+    /// The guild-wide permission bits of `user_id`, as Discord computes them: every bit for
+    /// the owner; otherwise @everyone's bits OR those of each of the member's roles, and every
+    /// bit when that includes Administrator (`1 << 3`). Members not listed have @everyone's.
+    pub fn permissions_of(&self, user_id: u64) -> u64 {
+        if user_id == self.owner_id {
+            return ALL_PERMISSIONS;
+        }
+        let roles: &[u64] = self
+            .members
+            .iter()
+            .find(|m| m.id == user_id)
+            .map_or(&[], |m| &m.roles);
+        let bits = self
+            .roles
+            .iter()
+            .filter(|r| roles.contains(&r.id))
+            .fold(EVERYONE_PERMISSIONS, |acc, r| acc | r.permissions);
+        if bits & (1 << 3) != 0 {
+            ALL_PERMISSIONS
+        } else {
+            bits
+        }
+    }
 }
 
 /// A user object.
@@ -255,7 +304,7 @@ pub fn guild_create(g: &GuildSpec) -> Value {
     let everyone = RoleSpec {
         id: g.id,
         name: "@everyone".into(),
-        permissions: 0x4_0000_0000 | 0x800 | 0x400, // view, send, read history
+        permissions: EVERYONE_PERMISSIONS,
         position: 0,
     };
     let roles: Vec<Value> = std::iter::once(&everyone)

@@ -24,10 +24,43 @@
 //! codes 10007, 10026 and 10008 when gone) and through [`FakeDiscord::timed_out_until`],
 //! [`FakeDiscord::is_banned`] and [`FakeDiscord::is_member`]. Members never seen are present
 //! and not timed out.
+//!
+//! A web dashboard's "Log in with Discord" runs against it too: OAuth2's authorization-code
+//! grant with PKCE (S256) for the users of [`FakeConfig::oauth_users`]. The authorize page
+//! (`{api_base}/oauth2/authorize`, outside `/api/v10`) logs in as the user chosen with
+//! [`FakeDiscord::set_oauth_user`] and redirects straight back (no consent page);
+//! `POST /api/v10/oauth2/token` (form-encoded; client id = `application_id`, secret =
+//! [`FakeConfig::oauth_client_secret`], in the form or as HTTP Basic) trades the one-time code
+//! (10 minutes; only a successful trade uses it up) for a bearer token; `GET /users/@me` and
+//! `/users/@me/guilds` with `Authorization: Bearer ...` answer for that user (the guilds need
+//! the `guilds` scope), and with the bot's token for the bot as before. Errors are Discord's:
+//! 400 `invalid_grant` (unknown, used or expired code, other `redirect_uri`, PKCE mismatch),
+//! 401 `invalid_client`, 401 `{"message": "401: Unauthorized", "code": 0}` for a bad bearer.
+//!
+//! ```ignore
+//! let guild = GuildSpec::new(G, "g").role(R, "mods", 1 << 5, 1).with_member_roles(42, vec![R]);
+//! let fake = FakeDiscord::start(FakeConfig {
+//!     // /users/@me/guilds: G with permissions = @everyone's | R's, as a decimal string
+//!     oauth_users: vec![OAuthUser::new(42, "alice").member_of(&guild)],
+//!     guilds: vec![guild],
+//!     ..Default::default()
+//! }).await;
+//! fake.set_oauth_user(42);
+//! // GET {api_base}/oauth2/authorize?client_id={application_id}&redirect_uri=...&response_type=code
+//! //     &scope=identify+guilds&state=...&code_challenge={s256_challenge(verifier)}&code_challenge_method=S256
+//! //   → 302 Location: {redirect_uri}?code=...&state=...
+//! // POST {api_base}/api/v10/oauth2/token  grant_type=authorization_code&code=...&redirect_uri=...
+//! //     &code_verifier=...&client_id=...&client_secret=fake-client-secret
+//! //   → {"access_token": ..., "token_type": "Bearer", "expires_in": 604800, "refresh_token": ..., "scope": ...}
+//! assert_eq!(fake.oauth_codes_issued(), 1);
+//! let form = &fake.requests_to("POST", "/oauth2/token")[0]; // the form, as a JSON object
+//! assert_eq!(form.body_field("grant_type"), Some("authorization_code"));
+//! ```
 #![allow(dead_code, unused_imports)] // Each test binary uses a different part of this support module.
 
 pub mod events;
 mod gateway;
+mod oauth;
 mod record;
 mod rest;
 mod state;
@@ -43,6 +76,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 pub use events::{Author, ChannelSpec, GuildSpec, RoleSpec};
+pub use oauth::{s256_challenge, OAuthGuild, OAuthUser, CODE_LIFETIME, TOKEN_LIFETIME_SECS};
 pub use record::{path_matches, Fault, GatewayCommand, RecordedRequest};
 
 /// Application flag: Server Members intent enabled (unverified bot).
@@ -66,6 +100,10 @@ pub struct FakeConfig {
     /// `flags` of `GET /oauth2/applications/@me`: which privileged intents are enabled
     /// (default: Server Members and Message Content, the "limited" bits of an unverified bot).
     pub application_flags: u64,
+    /// Who can log in through OAuth2 (see the module docs); none by default.
+    pub oauth_users: Vec<OAuthUser>,
+    /// The OAuth2 client secret the token endpoint accepts (the client id is `application_id`).
+    pub oauth_client_secret: String,
 }
 
 impl Default for FakeConfig {
@@ -77,6 +115,8 @@ impl Default for FakeConfig {
             recommended_shards: 1,
             heartbeat_interval: Duration::from_secs(5),
             application_flags: APP_FLAG_MEMBERS_LIMITED | APP_FLAG_MESSAGE_CONTENT_LIMITED,
+            oauth_users: Vec::new(),
+            oauth_client_secret: "fake-client-secret".into(),
         }
     }
 }
@@ -141,6 +181,8 @@ pub(crate) struct Shared {
     faults: Mutex<Vec<FaultRule>>,
     delays: Mutex<Vec<DelayRule>>,
     pub(crate) state: Mutex<state::DiscordState>,
+    /// OAuth2: the logged-in user, codes and tokens.
+    pub(crate) oauth: Mutex<oauth::OAuthState>,
     pub(crate) conns: Mutex<HashMap<u64, ShardConn>>,
     /// session id → (shard, last sequence number).
     pub(crate) sessions: Mutex<HashMap<String, Session>>,
@@ -248,6 +290,7 @@ impl FakeDiscord {
             faults: Mutex::default(),
             delays: Mutex::default(),
             state: Mutex::default(),
+            oauth: Mutex::default(),
             conns: Mutex::default(),
             sessions: Mutex::default(),
             commands: Mutex::default(),
@@ -381,6 +424,26 @@ impl FakeDiscord {
     /// Whether message `message` in `channel` was deleted through the REST API.
     pub fn is_message_deleted(&self, channel: u64, message: u64) -> bool {
         lock(&self.shared.state).is_deleted(channel, message)
+    }
+
+    /// Chooses who the OAuth2 authorize page logs in as (the user signed in to Discord in the
+    /// browser). Panics when `user_id` is not in [`FakeConfig::oauth_users`].
+    pub fn set_oauth_user(&self, user_id: u64) {
+        assert!(
+            self.shared.cfg.oauth_users.iter().any(|u| u.id == user_id),
+            "user {user_id} is not in FakeConfig::oauth_users"
+        );
+        lock(&self.shared.oauth).user = Some(user_id);
+    }
+
+    /// How many authorization codes the authorize page has issued.
+    pub fn oauth_codes_issued(&self) -> usize {
+        lock(&self.shared.oauth).codes_issued()
+    }
+
+    /// Expires every authorization code issued so far, as if ten minutes had passed.
+    pub fn expire_oauth_codes(&self) {
+        lock(&self.shared.oauth).expire_codes();
     }
 
     /// Gateway payloads shards have sent (IDENTIFY, RESUME, heartbeats, ...).

@@ -16,7 +16,8 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// Headers, names lower-cased.
     pub headers: HashMap<String, String>,
-    /// JSON body, when there was one.
+    /// The body: parsed JSON, or for an `application/x-www-form-urlencoded` body (the OAuth2
+    /// token endpoint's) a JSON object of its fields as strings; `None` when empty or neither.
     pub body: Option<Value>,
     /// Status the fake answered with.
     pub status: u16,
@@ -49,6 +50,11 @@ impl RecordedRequest {
         self.method.eq_ignore_ascii_case(method) && path_matches(pattern, &self.path)
     }
 
+    /// A string field of the body (a form field, or a JSON string).
+    pub fn body_field(&self, name: &str) -> Option<&str> {
+        self.body.as_ref()?.get(name)?.as_str()
+    }
+
     /// A query parameter's value.
     pub fn query_param(&self, name: &str) -> Option<String> {
         let q = self.query.as_deref()?;
@@ -59,9 +65,10 @@ impl RecordedRequest {
     }
 }
 
-/// `*` matches one path segment; a pattern without the `/api/v10` prefix gets it.
+/// `*` matches one path segment; a pattern without the `/api/v10` prefix gets it, except for
+/// paths outside the API (`/oauth2/authorize`), which it is compared with as written.
 pub fn path_matches(pattern: &str, path: &str) -> bool {
-    let pattern = if pattern.starts_with("/api/") {
+    let pattern = if pattern.starts_with("/api/") || !path.starts_with("/api/") {
         pattern.to_owned()
     } else {
         format!("/api/v10{pattern}")

@@ -1,6 +1,8 @@
 //! The fake REST API: every request is recorded; moderation, messaging, command and
 //! interaction routes answer with bodies serenity deserialises. Moderation routes change the
-//! fake's state (see `state.rs`), which the `GET` routes answer from.
+//! fake's state (see `state.rs`), which the `GET` routes answer from. The OAuth2 routes, and
+//! every request with a bearer token, are answered by `oauth.rs`; everything else needs the
+//! `/api/v10` prefix (404 without it).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,14 +10,14 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use super::state::member_json;
-use super::{events, lock, Fault, RecordedRequest, Shared};
+use super::{events, lock, oauth, Fault, RecordedRequest, Shared};
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let app = Router::new().fallback(handle).with_state(shared);
@@ -31,7 +33,6 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
-    let body_json: Option<Value> = serde_json::from_slice(&body).ok();
     let headers: HashMap<String, String> = headers
         .iter()
         .map(|(k, v)| {
@@ -41,30 +42,29 @@ async fn handle(
             )
         })
         .collect();
+    let body = parse_body(&headers, &body);
     let mut request = RecordedRequest {
         method: method.as_str().to_owned(),
         path,
         query: uri.query().map(str::to_owned),
         headers,
-        body: body_json,
+        body,
         status: 0,
         at: Instant::now(),
         wall: chrono::Utc::now(),
     };
     let fault = shared.take_fault(method.as_str(), &request.path);
-    let (status, reply) = match &fault {
-        Some(fault) => fault_reply(fault),
-        None => route(&shared, &method, &request),
+    let reply = match &fault {
+        Some(fault) => Reply::from(fault_reply(fault)),
+        None => oauth::route(&shared, &method, &request)
+            .unwrap_or_else(|| Reply::from(route(&shared, &method, &request))),
     };
-    request.status = status.as_u16();
+    request.status = reply.status.as_u16();
     let delay = shared.take_delay(method.as_str(), &request.path);
     // Recorded and applied before a delayed answer: a client that dies meanwhile leaves the
     // effect in place, as with the real Discord.
     shared.record(request);
-    let mut resp = match reply {
-        Some(v) => (status, axum::Json(v)).into_response(),
-        None => status.into_response(),
-    };
+    let mut resp = reply.into_response();
     // Discord mirrors the body's retry_after in the Retry-After header.
     if let Some(Fault::RateLimited { retry_after }) = fault {
         if let Ok(v) = retry_after.to_string().parse() {
@@ -75,6 +75,87 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
     resp
+}
+
+/// The body as recorded: JSON when it parses as JSON, else for a form-encoded body an object
+/// of its fields (strings; the last of a repeated name wins).
+fn parse_body(headers: &HashMap<String, String>, body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok().or_else(|| {
+        let form = headers
+            .get("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        (form && !body.is_empty()).then(|| {
+            Value::Object(
+                url::form_urlencoded::parse(body)
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                    .collect(),
+            )
+        })
+    })
+}
+
+/// What the fake answers: a status, a body and, for redirects, a `Location`.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    body: ReplyBody,
+    location: Option<String>,
+}
+
+enum ReplyBody {
+    Empty,
+    Json(Value),
+    Text(String),
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub(crate) fn json(status: StatusCode, v: Value) -> Self {
+        Self {
+            status,
+            body: ReplyBody::Json(v),
+            location: None,
+        }
+    }
+
+    /// A plain-text answer.
+    pub(crate) fn text(status: StatusCode, text: &str) -> Self {
+        Self {
+            status,
+            body: ReplyBody::Text(text.to_owned()),
+            location: None,
+        }
+    }
+
+    /// 302 Found to `location`.
+    pub(crate) fn redirect(location: &str) -> Self {
+        Self {
+            status: StatusCode::FOUND,
+            body: ReplyBody::Empty,
+            location: Some(location.to_owned()),
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let mut resp = match self.body {
+            ReplyBody::Json(v) => (self.status, axum::Json(v)).into_response(),
+            ReplyBody::Text(t) => (self.status, t).into_response(),
+            ReplyBody::Empty => self.status.into_response(),
+        };
+        if let Some(v) = self.location.and_then(|l| l.parse().ok()) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        resp
+    }
+}
+
+impl From<(StatusCode, Option<Value>)> for Reply {
+    fn from((status, body): (StatusCode, Option<Value>)) -> Self {
+        Self {
+            status,
+            body: body.map_or(ReplyBody::Empty, ReplyBody::Json),
+            location: None,
+        }
+    }
 }
 
 /// Status and JSON body (None → empty body) for an injected fault.
