@@ -13,7 +13,9 @@ use crate::behaviour::{
     decay, fingerprint, score, snowflake_ms, toxic_excess, BehaviourScore, MemberBook,
     MemberStanding, MessageFacts, RecentMessage, StandingStore, StandingStoreError, Strike,
 };
-use crate::brigade::{BrigadeDetector, BrigadeError, IncidentUpdate, JoinSignal, MessageSignal};
+use crate::brigade::{
+    BrigadeDetector, BrigadeError, BrigadeParams, IncidentUpdate, JoinSignal, MessageSignal,
+};
 use crate::classifier::{Classifier, ClassifierError, Scores};
 use crate::decision::{decide, with_rule_floor, Action, Decision, DecisionInput, Policy};
 use crate::rules::{RuleAction, RuleInput, RuleReport, RuleSet};
@@ -234,6 +236,12 @@ impl Pipeline {
             Some(policy) => p.guilds.insert(guild_id, Arc::new(policy)),
             None => p.guilds.remove(&guild_id),
         };
+    }
+
+    /// Gives one guild raid and brigade detection settings of its own (Some), or back the
+    /// global ones (None).
+    pub fn set_guild_brigade(&self, guild_id: u64, params: Option<BrigadeParams>) {
+        self.detector.set_guild_params(guild_id, params);
     }
 
     /// Replaces the rules of guilds without their own (configuration load or reload).

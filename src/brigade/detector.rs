@@ -6,7 +6,7 @@ use super::signals::{BrigadeError, JoinSignal, MessageSignal};
 use crate::behaviour::snowflake_ms;
 use crate::state::WindowStore;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Participants are remembered this long (the incident's own windows are far shorter).
 const PARTICIPANT_TTL_MS: i64 = 7 * 86_400_000;
@@ -28,9 +28,20 @@ struct Trigger {
 /// shard and process sees the same counts; this process remembers which incidents it saw open
 /// so that it can report their end.
 pub struct BrigadeDetector {
-    p: BrigadeParams,
+    p: Arc<BrigadeParams>,
+    /// Guilds with settings of their own (`brigade.*` guild overrides).
+    guilds: RwLock<HashMap<u64, Arc<BrigadeParams>>>,
     state: Arc<dyn WindowStore>,
     open: Mutex<HashMap<u64, Open>>,
+}
+
+fn is_new_account(p: &BrigadeParams, user_id: u64, now_ms: i64) -> bool {
+    now_ms - snowflake_ms(user_id) < p.new_account_ms
+}
+
+/// Join weight in half-units: 2, +1 for a new account, +1 for a default avatar.
+fn join_units(p: &BrigadeParams, j: &JoinSignal) -> u32 {
+    2 + u32::from(is_new_account(p, j.user_id, j.at_ms)) + u32::from(j.default_avatar)
 }
 
 fn parse_ids(members: &[String]) -> Vec<u64> {
@@ -44,31 +55,44 @@ impl BrigadeDetector {
     /// A detector over `state`.
     pub fn new(p: BrigadeParams, state: Arc<dyn WindowStore>) -> Self {
         Self {
-            p,
+            p: Arc::new(p),
+            guilds: RwLock::new(HashMap::new()),
             state,
             open: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The settings.
+    /// The settings of guilds without their own.
     pub fn params(&self) -> &BrigadeParams {
         &self.p
     }
 
-    fn is_new_account(&self, user_id: u64, now_ms: i64) -> bool {
-        now_ms - snowflake_ms(user_id) < self.p.new_account_ms
+    /// The settings that apply in `guild_id`: its own, else the global ones.
+    pub fn params_for(&self, guild_id: u64) -> Arc<BrigadeParams> {
+        self.guilds
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&guild_id)
+            .unwrap_or(&self.p)
+            .clone()
     }
 
-    /// Join weight in half-units: 2, +1 for a new account, +1 for a default avatar.
-    fn join_units(&self, j: &JoinSignal) -> u32 {
-        2 + u32::from(self.is_new_account(j.user_id, j.at_ms)) + u32::from(j.default_avatar)
+    /// Gives one guild settings of its own (Some), or back the global ones (None). Counts in
+    /// the windows are kept: a lower threshold applies to the joins and messages already seen.
+    pub fn set_guild_params(&self, guild_id: u64, params: Option<BrigadeParams>) {
+        let mut map = self.guilds.write().unwrap_or_else(|e| e.into_inner());
+        match params {
+            Some(p) => map.insert(guild_id, Arc::new(p)),
+            None => map.remove(&guild_id),
+        };
     }
 
     /// Records a join; opens a join-surge incident or adds the member to an open one.
     pub async fn on_join(&self, j: &JoinSignal) -> Result<Vec<IncidentUpdate>, BrigadeError> {
         let g = j.guild_id;
-        let mut out = self.close_quiet(g, j.at_ms).await?;
-        let recent_window = self.p.lookback_ms + self.p.join_surge_window_ms;
+        let p = self.params_for(g);
+        let mut out = self.close_quiet(&p, g, j.at_ms).await?;
+        let recent_window = p.lookback_ms + p.join_surge_window_ms;
         self.state
             .touch(
                 &format!("brigade:{g}:recent_joins"),
@@ -82,9 +106,9 @@ impl BrigadeDetector {
             .state
             .touch(
                 &format!("brigade:{g}:joins"),
-                &format!("{}|{}", j.user_id, self.join_units(j)),
+                &format!("{}|{}", j.user_id, join_units(&p, j)),
                 j.at_ms,
-                self.p.join_surge_window_ms,
+                p.join_surge_window_ms,
                 true,
             )
             .await?;
@@ -93,15 +117,15 @@ impl BrigadeDetector {
             .iter()
             .filter_map(|m| m.split('|').nth(1).and_then(|u| u.parse::<u64>().ok()))
             .sum();
-        let trigger = (units >= 2 * u64::from(self.p.join_surge_count)).then(|| Trigger {
+        let trigger = (units >= 2 * u64::from(p.join_surge_count)).then(|| Trigger {
             kind: IncidentKind::JoinSurge,
             channel_id: None,
             target_id: None,
             members: parse_ids(&snap.members),
         });
-        let suspicious = self.is_new_account(j.user_id, j.at_ms) || j.default_avatar;
+        let suspicious = is_new_account(&p, j.user_id, j.at_ms) || j.default_avatar;
         out.extend(
-            self.activity(g, j.at_ms, trigger, suspicious.then_some(j.user_id))
+            self.activity(&p, g, j.at_ms, trigger, suspicious.then_some(j.user_id))
                 .await?,
         );
         Ok(out)
@@ -110,11 +134,12 @@ impl BrigadeDetector {
     /// Records a message's signals; opens or extends an incident when one fires.
     pub async fn on_message(&self, m: &MessageSignal) -> Result<Vec<IncidentUpdate>, BrigadeError> {
         let g = m.guild_id;
+        let p = self.params_for(g);
         let now = m.at_ms;
-        let mut out = self.close_quiet(g, now).await?;
+        let mut out = self.close_quiet(&p, g, now).await?;
         let author = m.author_id.to_string();
-        let recently_joined = m.joined_ms.is_some_and(|t| now - t < self.p.new_member_ms)
-            || self.is_new_account(m.author_id, now);
+        let recently_joined = m.joined_ms.is_some_and(|t| now - t < p.new_member_ms)
+            || is_new_account(&p, m.author_id, now);
         let mut trigger = None;
 
         if let Some(fp) = m.fingerprint {
@@ -125,8 +150,8 @@ impl BrigadeDetector {
                     &key,
                     &author,
                     now,
-                    self.p.duplicate_window_ms,
-                    self.p.duplicate_count,
+                    p.duplicate_window_ms,
+                    p.duplicate_count,
                 )
                 .await?
             {
@@ -146,8 +171,8 @@ impl BrigadeDetector {
                     &key,
                     &author,
                     now,
-                    self.p.coordinated_window_ms,
-                    self.p.coordinated_count,
+                    p.coordinated_window_ms,
+                    p.coordinated_count,
                 )
                 .await?;
             if let (None, Some(members)) = (&trigger, fired) {
@@ -168,8 +193,8 @@ impl BrigadeDetector {
                         &key,
                         &author,
                         now,
-                        self.p.harassment_window_ms,
-                        self.p.harassment_count,
+                        p.harassment_window_ms,
+                        p.harassment_count,
                     )
                     .await?;
                 if let (None, Some(members)) = (&trigger, fired) {
@@ -184,7 +209,7 @@ impl BrigadeDetector {
         }
         // During an incident, toxic messages from recently joined members join it too.
         let joiner = (m.toxic && recently_joined).then_some(m.author_id);
-        out.extend(self.activity(g, now, trigger, joiner).await?);
+        out.extend(self.activity(&p, g, now, trigger, joiner).await?);
         Ok(out)
     }
 
@@ -194,7 +219,8 @@ impl BrigadeDetector {
         let guilds: Vec<u64> = self.lock().keys().copied().collect();
         let mut out = Vec::new();
         for g in guilds {
-            out.extend(self.close_quiet(g, now_ms).await?);
+            let p = self.params_for(g);
+            out.extend(self.close_quiet(&p, g, now_ms).await?);
         }
         Ok(out)
     }
@@ -235,18 +261,23 @@ impl BrigadeDetector {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn close_quiet(&self, g: u64, now: i64) -> Result<Vec<IncidentUpdate>, BrigadeError> {
+    async fn close_quiet(
+        &self,
+        p: &BrigadeParams,
+        g: u64,
+        now: i64,
+    ) -> Result<Vec<IncidentUpdate>, BrigadeError> {
         let candidate = {
             let open = self.lock();
             open.get(&g)
-                .filter(|o| now - o.last_activity_ms >= self.p.quiet_period_ms)
+                .filter(|o| now - o.last_activity_ms >= p.quiet_period_ms)
                 .map(|o| (o.id.clone(), o.last_activity_ms))
         };
         let Some((id, last)) = candidate else {
             return Ok(Vec::new());
         };
         // Another process may have kept the incident alive.
-        let active = self.peek_active(g, now).await?;
+        let active = self.peek_active(p, g, now).await?;
         let mut open = self.lock();
         if active.as_deref() == Some(id.as_str()) {
             if let Some(o) = open.get_mut(&g) {
@@ -258,14 +289,19 @@ impl BrigadeDetector {
         Ok(vec![IncidentUpdate::Closed {
             incident_id: id,
             guild_id: g,
-            ended_at_ms: last + self.p.quiet_period_ms,
+            ended_at_ms: last + p.quiet_period_ms,
         }])
     }
 
-    async fn peek_active(&self, g: u64, now: i64) -> Result<Option<String>, BrigadeError> {
+    async fn peek_active(
+        &self,
+        p: &BrigadeParams,
+        g: u64,
+        now: i64,
+    ) -> Result<Option<String>, BrigadeError> {
         let snap = self
             .state
-            .peek(&format!("brigade:{g}:active"), now, self.p.quiet_period_ms)
+            .peek(&format!("brigade:{g}:active"), now, p.quiet_period_ms)
             .await?;
         Ok(snap.members.last().cloned())
     }
@@ -274,6 +310,7 @@ impl BrigadeDetector {
     /// `joiner`. Without either, only reports nothing.
     async fn activity(
         &self,
+        p: &BrigadeParams,
         g: u64,
         now: i64,
         trigger: Option<Trigger>,
@@ -282,7 +319,7 @@ impl BrigadeDetector {
         if trigger.is_none() && joiner.is_none() {
             return Ok(Vec::new());
         }
-        let active = self.peek_active(g, now).await?;
+        let active = self.peek_active(p, g, now).await?;
         let (id, opened) = match (active, &trigger) {
             (Some(id), _) => (id, false),
             (None, Some(_)) => {
@@ -296,7 +333,7 @@ impl BrigadeDetector {
                         &format!("brigade:{g}:opening"),
                         &mine,
                         now,
-                        self.p.quiet_period_ms,
+                        p.quiet_period_ms,
                     )
                     .await?;
                 let id = holder.split('#').next().unwrap_or(&holder).to_string();
@@ -309,7 +346,7 @@ impl BrigadeDetector {
                 &format!("brigade:{g}:active"),
                 &id,
                 now,
-                self.p.quiet_period_ms,
+                p.quiet_period_ms,
                 false,
             )
             .await?;
@@ -332,7 +369,7 @@ impl BrigadeDetector {
                 .peek(
                     &format!("brigade:{g}:recent_joins"),
                     now,
-                    self.p.lookback_ms + self.p.join_surge_window_ms,
+                    p.lookback_ms + p.join_surge_window_ms,
                 )
                 .await?;
             let surge = trigger
@@ -341,7 +378,7 @@ impl BrigadeDetector {
             members.extend(
                 parse_ids(&lookback.members)
                     .into_iter()
-                    .filter(|u| surge || self.is_new_account(*u, now)),
+                    .filter(|u| surge || is_new_account(p, *u, now)),
             );
         }
         let pkey = format!("brigade:{g}:incident:{id}:participants");
@@ -355,8 +392,8 @@ impl BrigadeDetector {
                 .await?,
         );
         let timeout = |u: u64| {
-            (self.p.timeout_new_accounts && self.is_new_account(u, now))
-                .then_some(self.p.participant_timeout_secs)
+            (p.timeout_new_accounts && is_new_account(p, u, now))
+                .then_some(p.participant_timeout_secs)
         };
         if let (true, Some(t)) = (opened, trigger) {
             return Ok(vec![IncidentUpdate::Opened {
@@ -370,14 +407,14 @@ impl BrigadeDetector {
                     alert_moderators: true,
                     slowmode: t
                         .channel_id
-                        .filter(|_| self.p.slowmode_secs > 0)
-                        .map(|c| (c, self.p.slowmode_secs)),
+                        .filter(|_| p.slowmode_secs > 0)
+                        .map(|c| (c, p.slowmode_secs)),
                     timeout_users: new
                         .iter()
                         .copied()
                         .filter(|u| timeout(*u).is_some())
                         .collect(),
-                    timeout_secs: self.p.participant_timeout_secs,
+                    timeout_secs: p.participant_timeout_secs,
                     raise_scores: true,
                     dry_run: false,
                 },

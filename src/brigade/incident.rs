@@ -1,6 +1,6 @@
 //! Incident data returned to the caller, who persists and executes it.
 
-use crate::config::Config;
+use crate::config::{BehaviourConfig, BrigadeConfig, Config};
 use serde::{Deserialize, Serialize};
 
 /// What triggered an incident.
@@ -183,7 +183,12 @@ fn ms(d: &crate::config::DurationSpec) -> i64 {
 impl BrigadeParams {
     /// Reads the detector settings from a validated configuration.
     pub fn from_config(c: &Config) -> Self {
-        let b = &c.brigade;
+        Self::from_sections(&c.brigade, &c.behaviour)
+    }
+
+    /// Reads the detector settings from a validated `[brigade]` section (a guild's, with its
+    /// overrides laid over the global one) and `[behaviour]` (what makes an account new).
+    pub fn from_sections(b: &BrigadeConfig, behaviour: &BehaviourConfig) -> Self {
         Self {
             join_surge_count: b.join_surge_count,
             join_surge_window_ms: ms(&b.join_surge_window),
@@ -198,8 +203,8 @@ impl BrigadeParams {
             slowmode_secs: b.slowmode.value().as_secs(),
             timeout_new_accounts: b.timeout_new_accounts,
             participant_timeout_secs: b.participant_timeout.value().as_secs(),
-            new_account_ms: ms(&c.behaviour.new_account_age),
-            new_member_ms: ms(&c.behaviour.new_member_age),
+            new_account_ms: ms(&behaviour.new_account_age),
+            new_member_ms: ms(&behaviour.new_member_age),
         }
     }
 }

@@ -510,6 +510,7 @@ fn config_show(service: &Moderation, guild_id: u64) -> String {
          moderator_roles: {}\n\
          exemptions: roles {} · channels {} · users {}\n\
          notices: language {} ({}) · own templates: {}\n\
+         {}\n\
          Server overrides: `{overridden}`\n\
          Settable keys: {}\n\
          Notice template variables: {variables}",
@@ -540,13 +541,57 @@ fn config_show(service: &Moderation, guild_id: u64) -> String {
         } else {
             custom.join(", ")
         },
-        service
-            .settable_keys()
-            .iter()
-            .map(|(k, _)| *k)
-            .collect::<Vec<_>>()
-            .join(", ")
+        brigade_line(&eff.brigade),
+        grouped_keys(service.settable_keys())
     )
+}
+
+/// Raid and brigade detection in effect, in one line.
+fn brigade_line(b: &crate::config::BrigadeConfig) -> String {
+    format!(
+        "brigade: raid at {} joins in {} · coordinated {} in {} · harassment {} in {} · \
+         duplicates {} in {} · lookback {} · quiet_period {} · slowmode {} · \
+         new accounts timed out: {} ({})",
+        b.join_surge_count,
+        b.join_surge_window,
+        b.coordinated_count,
+        b.coordinated_window,
+        b.harassment_count,
+        b.harassment_window,
+        b.duplicate_count,
+        b.duplicate_window,
+        b.lookback,
+        b.quiet_period,
+        b.slowmode,
+        if b.timeout_new_accounts { "on" } else { "off" },
+        b.participant_timeout
+    )
+}
+
+/// The settable keys, those of one section together: `brigade.join_surge_count|join_surge_window`.
+fn grouped_keys(keys: &[(&str, &str)]) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, _) in keys {
+        let (section, rest) = match key.split_once('.') {
+            Some((s, r)) if !key.starts_with("channel.") => (s, r),
+            _ => (*key, ""),
+        };
+        match groups.iter_mut().find(|(s, _)| *s == section) {
+            Some((_, rests)) if !rest.is_empty() => rests.push(rest),
+            _ => groups.push((section, if rest.is_empty() { vec![] } else { vec![rest] })),
+        }
+    }
+    groups
+        .iter()
+        .map(|(section, rests)| {
+            if rests.is_empty() {
+                (*section).to_string()
+            } else {
+                format!("{section}.{}", rests.join("|"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn config_set(
@@ -562,5 +607,33 @@ async fn config_set(
             change.version
         ),
         Err(e) => format!("Not changed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped_keys;
+
+    #[test]
+    fn settable_keys_are_listed_by_section() {
+        let keys = [
+            ("thresholds.warn", ""),
+            ("thresholds.ban", ""),
+            ("dry_run", ""),
+            ("channel.<#channel>.thresholds.warn|timeout|kick|ban", ""),
+            ("brigade.join_surge_count", ""),
+            ("brigade.slowmode", ""),
+        ];
+        assert_eq!(
+            grouped_keys(&keys),
+            "thresholds.warn|ban, dry_run, channel.<#channel>.thresholds.warn|timeout|kick|ban, \
+             brigade.join_surge_count|slowmode"
+        );
+        // Every key of the real list is in it.
+        let all = grouped_keys(crate::domain::setting_keys::KEYS);
+        assert!(
+            all.contains("brigade.join_surge_count|join_surge_window|"),
+            "{all}"
+        );
     }
 }

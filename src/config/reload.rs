@@ -113,6 +113,12 @@ impl LiveConfig {
         self.tx.borrow().clone()
     }
 
+    /// The configuration the process started with: what the keys only a restart applies
+    /// (those not in [`LIVE_KEYS`]) still hold.
+    pub fn started(&self) -> Arc<Config> {
+        self.started.clone()
+    }
+
     /// Notified on every applied reload.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Config>> {
         self.tx.subscribe()

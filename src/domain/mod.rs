@@ -17,4 +17,6 @@ pub use appeals::{Appeal, AppealDecision, AppealStatus};
 pub use cases::{Case, CaseAction, CaseStatus, NewCase};
 pub use notices::{Ground, Locale, NoticeFacts, NoticeKind};
 pub use rules::{RuleKind, RuleOverrides};
-pub use settings::{ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides};
+pub use settings::{
+    BrigadeOverrides, ExemptionOverrides, GuildSettings, NoticeOverrides, ThresholdOverrides,
+};

@@ -4,7 +4,8 @@
 
 use super::notices::{self, Locale, NoticeKind};
 use super::{
-    ExemptionOverrides, GuildSettings, NoticeOverrides, RuleOverrides, ThresholdOverrides,
+    BrigadeOverrides, ExemptionOverrides, GuildSettings, NoticeOverrides, RuleOverrides,
+    ThresholdOverrides,
 };
 use crate::config::DurationSpec;
 
@@ -68,6 +69,34 @@ pub const KEYS: &[(&str, &str)] = &[
     ("rules.zalgo_marks", "stacked combining marks above which it is zalgo, e.g. 3; 0: off"),
     ("rules.attachments_max", "attachments per message above which it is a flood, 0: off"),
     ("rules.spam_action", "delete, ladder or timeout (caps, emoji, zalgo, attachments)"),
+    (
+        "brigade.join_surge_count",
+        "joins within brigade.join_surge_window that make a raid (new accounts and default avatars weigh more), at least 2",
+    ),
+    ("brigade.join_surge_window", "duration, e.g. 60s: the window of brigade.join_surge_count"),
+    (
+        "brigade.coordinated_count",
+        "recently joined members toxic in one channel that make a brigade, at least 2",
+    ),
+    ("brigade.coordinated_window", "duration, e.g. 2m: the window of brigade.coordinated_count"),
+    (
+        "brigade.harassment_count",
+        "members directing toxic replies or mentions at one user that make a brigade, at least 2",
+    ),
+    ("brigade.harassment_window", "duration, e.g. 5m: the window of brigade.harassment_count"),
+    (
+        "brigade.duplicate_count",
+        "accounts posting one text that make a flood, at least 2",
+    ),
+    ("brigade.duplicate_window", "duration, e.g. 2m: the window of brigade.duplicate_count"),
+    (
+        "brigade.lookback",
+        "duration, e.g. 10m: joins this long before an incident are its participants",
+    ),
+    ("brigade.quiet_period", "duration, e.g. 5m, without activity that ends an incident"),
+    ("brigade.slowmode", "duration up to 6h: slow-mode during an incident; 0s: none"),
+    ("brigade.timeout_new_accounts", "on / off: time out new accounts taking part"),
+    ("brigade.participant_timeout", "duration, 1s to 28d: their timeout"),
 ];
 
 fn is_none(v: &str) -> bool {
@@ -243,6 +272,7 @@ pub fn apply(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(),
             }
         }
         k if k.starts_with("rules.") => apply_rule_key(settings, k, value)?,
+        k if k.starts_with("brigade.") => apply_brigade_key(settings, k, value)?,
         _ => {
             let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
             return Err(format!(
@@ -369,6 +399,67 @@ fn apply_rule_key(settings: &mut GuildSettings, key: &str, value: &str) -> Resul
     Ok(())
 }
 
+fn parse_duration(v: &str) -> Result<DurationSpec, String> {
+    let d = DurationSpec::parse(v.trim());
+    if d.get().is_none() {
+        return Err(format!(
+            "`{v}` is not a duration; write e.g. 30s, 10m or 1h"
+        ));
+    }
+    Ok(d)
+}
+
+/// `brigade.<knob>`: raid and brigade detection for this guild. Ranges are checked with the
+/// global rules when the settings are validated.
+fn apply_brigade_key(settings: &mut GuildSettings, key: &str, value: &str) -> Result<(), String> {
+    let clear = is_none(value);
+    // Parsed before anything changes: a bad value leaves the settings as they were.
+    macro_rules! set {
+        ($field:ident, $parse:expr) => {{
+            let v = if clear { None } else { Some($parse(value)?) };
+            settings
+                .brigade
+                .get_or_insert_with(BrigadeOverrides::default)
+                .$field = v;
+        }};
+    }
+    let count = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{v}` is not a whole number; write e.g. 5 (at least 2)"))
+    };
+    match key {
+        "brigade.join_surge_count" => set!(join_surge_count, count),
+        "brigade.coordinated_count" => set!(coordinated_count, count),
+        "brigade.harassment_count" => set!(harassment_count, count),
+        "brigade.duplicate_count" => set!(duplicate_count, count),
+        "brigade.join_surge_window" => set!(join_surge_window, parse_duration),
+        "brigade.coordinated_window" => set!(coordinated_window, parse_duration),
+        "brigade.harassment_window" => set!(harassment_window, parse_duration),
+        "brigade.duplicate_window" => set!(duplicate_window, parse_duration),
+        "brigade.lookback" => set!(lookback, parse_duration),
+        "brigade.quiet_period" => set!(quiet_period, parse_duration),
+        "brigade.slowmode" => set!(slowmode, parse_duration),
+        "brigade.participant_timeout" => set!(participant_timeout, parse_duration),
+        "brigade.timeout_new_accounts" => set!(timeout_new_accounts, parse_bool),
+        _ => {
+            let known: Vec<&str> = KEYS
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| k.starts_with("brigade."))
+                .collect();
+            return Err(format!(
+                "unknown setting `{key}`; brigade keys: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    if settings.brigade.as_ref() == Some(&BrigadeOverrides::default()) {
+        settings.brigade = None;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +519,99 @@ mod tests {
         let e = apply(&mut s, "notices.locale", "klingon").unwrap_err();
         assert!(e.contains("en, es, pt, fr, de"), "{e}");
         assert_eq!(s, GuildSettings::default());
+    }
+
+    #[test]
+    fn brigade_knobs_are_settable_validated_like_the_global_ones_and_cleared_by_none() {
+        let base = crate::config::load_from(&crate::config::ConfigSource::default())
+            .expect("the default configuration loads");
+        let mut s = GuildSettings::default();
+        for (key, value) in [
+            ("brigade.join_surge_count", "3"),
+            ("brigade.join_surge_window", "30s"),
+            ("brigade.duplicate_count", "2"),
+            ("brigade.slowmode", "0s"),
+            ("brigade.timeout_new_accounts", "off"),
+            ("brigade.participant_timeout", "2h"),
+        ] {
+            assert!(apply(&mut s, key, value).is_ok(), "{key} = {value}");
+        }
+        assert!(s.validate(&base).is_empty(), "{:?}", s.validate(&base));
+        let b = s.effective(&base).brigade;
+        assert_eq!(b.join_surge_count, 3);
+        assert_eq!(
+            b.join_surge_window.get(),
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(b.duplicate_count, 2);
+        assert_eq!(b.slowmode.get(), Some(std::time::Duration::ZERO));
+        assert!(!b.timeout_new_accounts);
+        // What the guild did not set keeps the global value.
+        assert_eq!(b.coordinated_count, base.brigade.coordinated_count);
+        assert_eq!(b.quiet_period, base.brigade.quiet_period);
+
+        // Out of range: accepted by the parser, refused by the global rules, naming the key.
+        for (key, value, says) in [
+            ("brigade.join_surge_count", "1", "at least 2"),
+            ("brigade.harassment_count", "0", "at least 2"),
+            ("brigade.slowmode", "7h", "at most 6h"),
+            ("brigade.participant_timeout", "30d", "at most 28days"),
+            ("brigade.quiet_period", "0s", "must be positive"),
+        ] {
+            let mut bad = s.clone();
+            assert!(apply(&mut bad, key, value).is_ok(), "{key} = {value}");
+            let problems = bad.validate(&base);
+            let p = problems
+                .iter()
+                .find(|p| p.key == format!("guild.{key}"))
+                .unwrap_or_else(|| panic!("{key} = {value}: {problems:?}"));
+            assert!(p.message.contains(says), "{key} = {value}: {p}");
+        }
+
+        // Malformed values say what to write and change nothing.
+        let before = s.clone();
+        let e = apply(&mut s, "brigade.join_surge_count", "lots").unwrap_err();
+        assert!(e.contains("whole number"), "{e}");
+        let e = apply(&mut s, "brigade.lookback", "a while").unwrap_err();
+        assert!(e.contains("not a duration"), "{e}");
+        let e = apply(&mut s, "brigade.timeout_new_accounts", "maybe").unwrap_err();
+        assert!(e.contains("on or off"), "{e}");
+        let e = apply(&mut s, "brigade.surge", "3").unwrap_err();
+        assert!(e.contains("brigade.join_surge_count"), "{e}");
+        assert_eq!(s, before);
+
+        // `none` gives each back to the global value; with none left, no overrides at all.
+        for key in [
+            "brigade.join_surge_count",
+            "brigade.join_surge_window",
+            "brigade.duplicate_count",
+            "brigade.slowmode",
+            "brigade.timeout_new_accounts",
+        ] {
+            assert!(apply(&mut s, key, "none").is_ok());
+        }
+        assert!(s.brigade.is_some(), "participant_timeout is still set");
+        assert!(apply(&mut s, "brigade.participant_timeout", "none").is_ok());
+        assert_eq!(s, GuildSettings::default());
+        // Every brigade key is listed (what autocomplete offers).
+        for knob in [
+            "join_surge_count",
+            "join_surge_window",
+            "coordinated_count",
+            "coordinated_window",
+            "harassment_count",
+            "harassment_window",
+            "duplicate_count",
+            "duplicate_window",
+            "lookback",
+            "quiet_period",
+            "slowmode",
+            "timeout_new_accounts",
+            "participant_timeout",
+        ] {
+            let key = format!("brigade.{knob}");
+            assert!(KEYS.iter().any(|(k, _)| *k == key), "{key} not in KEYS");
+        }
     }
 
     #[test]

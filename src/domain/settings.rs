@@ -80,6 +80,63 @@ impl NoticeOverrides {
     }
 }
 
+/// Per-guild overrides of raid and brigade detection (`[brigade]`); unset ones keep the global
+/// value. Validated by the same rules as the global keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrigadeOverrides {
+    /// Joins (weighted) that make a surge within `join_surge_window`.
+    pub join_surge_count: Option<u32>,
+    /// Window for `join_surge_count`.
+    pub join_surge_window: Option<DurationSpec>,
+    /// Distinct recently joined members toxic in one channel within `coordinated_window`.
+    pub coordinated_count: Option<u32>,
+    /// Window for `coordinated_count`.
+    pub coordinated_window: Option<DurationSpec>,
+    /// Distinct members directing toxicity at one user within `harassment_window`.
+    pub harassment_count: Option<u32>,
+    /// Window for `harassment_count`.
+    pub harassment_window: Option<DurationSpec>,
+    /// Accounts posting one normalised text within `duplicate_window`.
+    pub duplicate_count: Option<u32>,
+    /// Window for `duplicate_count`.
+    pub duplicate_window: Option<DurationSpec>,
+    /// Joins this long before an incident count as its participants.
+    pub lookback: Option<DurationSpec>,
+    /// Quiet time that ends an incident.
+    pub quiet_period: Option<DurationSpec>,
+    /// Channel slow-mode during an incident (0 disables it).
+    pub slowmode: Option<DurationSpec>,
+    /// Time out participating new accounts.
+    pub timeout_new_accounts: Option<bool>,
+    /// Timeout given to participants.
+    pub participant_timeout: Option<DurationSpec>,
+}
+
+impl BrigadeOverrides {
+    /// Lays these overrides over the global `[brigade]` section.
+    pub fn apply_to(&self, b: &mut config::BrigadeConfig) {
+        macro_rules! set {
+            ($($f:ident),*) => {$(if let Some(v) = &self.$f { b.$f = v.clone(); })*};
+        }
+        set!(
+            join_surge_count,
+            join_surge_window,
+            coordinated_count,
+            coordinated_window,
+            harassment_count,
+            harassment_window,
+            duplicate_count,
+            duplicate_window,
+            lookback,
+            quiet_period,
+            slowmode,
+            timeout_new_accounts,
+            participant_timeout
+        );
+    }
+}
+
 /// Settings a guild may override. Every field is optional; unset fields keep the global value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -110,6 +167,8 @@ pub struct GuildSettings {
     pub notices: Option<NoticeOverrides>,
     /// Rules beside the model: word lists, links, spam.
     pub rules: Option<RuleOverrides>,
+    /// Raid and brigade detection.
+    pub brigade: Option<BrigadeOverrides>,
 }
 
 fn union(base: &mut Vec<u64>, extra: &Option<Vec<u64>>) {
@@ -174,6 +233,9 @@ impl GuildSettings {
         if let Some(r) = &self.rules {
             r.apply_to(&mut c.rules);
         }
+        if let Some(b) = &self.brigade {
+            b.apply_to(&mut c.brigade);
+        }
         c
     }
 
@@ -187,6 +249,7 @@ impl GuildSettings {
             .filter(|p| {
                 p.key.starts_with("thresholds.")
                     || p.key.starts_with("rules.")
+                    || p.key.starts_with("brigade.")
                     || p.key == "storage.content_retention"
             })
             .map(|p| Problem::new(format!("guild.{}", p.key), p.message))

@@ -8,6 +8,7 @@
 //! poll catches what an announcement missed while Redis was away.
 
 use super::{Moderation, ServiceError};
+use crate::brigade::BrigadeParams;
 use crate::config::Config;
 use crate::decision::Policy;
 use crate::domain::{rules, setting_keys, GuildSettings, RuleKind, RuleOverrides};
@@ -106,10 +107,12 @@ impl Guilds {
 
     /// Caches `settings` for a guild and installs the policy they give. An older version never
     /// replaces a newer one (a slow reload racing an announcement).
+    #[allow(clippy::too_many_arguments)]
     fn install(
         &self,
         pipeline: &Pipeline,
         config: &Config,
+        started: &Config,
         guild_id: u64,
         info: Option<GuildInfo>,
         settings: GuildSettings,
@@ -124,6 +127,7 @@ impl Guilds {
         }
         if version >= entry.version {
             apply_policy(pipeline, config, guild_id, &settings);
+            apply_brigade(pipeline, started, guild_id, &settings);
             entry.settings = settings;
             entry.version = version;
         }
@@ -265,6 +269,18 @@ fn apply_policy(pipeline: &Pipeline, config: &Config, guild_id: u64, settings: &
     }
 }
 
+/// Installs the guild's own raid and brigade detection settings, or takes them away. They are
+/// laid over `[brigade]` as the process started: a reload does not apply that section (it is
+/// not among the live keys), for guilds with overrides as for the others.
+fn apply_brigade(pipeline: &Pipeline, started: &Config, guild_id: u64, settings: &GuildSettings) {
+    let params = settings.brigade.as_ref().map(|o| {
+        let mut section = started.brigade.clone();
+        o.apply_to(&mut section);
+        BrigadeParams::from_sections(&section, &started.behaviour)
+    });
+    pipeline.set_guild_brigade(guild_id, params);
+}
+
 /// How often every known guild is re-read, for announcements missed while Redis was away.
 const REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// Wait before subscribing again after the announcement channel dropped.
@@ -292,6 +308,7 @@ impl Moderation {
         Ok(self.guilds.install(
             &self.pipeline,
             &self.cfg(),
+            &self.config.started(),
             guild_id,
             info,
             settings,
@@ -387,8 +404,15 @@ impl Moderation {
             }
             Err(e) => return Err(e.into()),
         };
-        self.guilds
-            .install(&self.pipeline, &cfg, guild_id, None, settings, version);
+        self.guilds.install(
+            &self.pipeline,
+            &cfg,
+            &self.config.started(),
+            guild_id,
+            None,
+            settings,
+            version,
+        );
         self.announce_settings(guild_id, version).await;
         Ok(version)
     }

@@ -98,6 +98,52 @@ async fn old_accounts_need_the_full_count_new_ones_weigh_more(
 }
 
 #[tokio::test]
+async fn a_guild_with_settings_of_its_own_is_judged_by_them_and_the_others_by_the_global_ones(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let d = detector();
+    // Guild 7 makes three joins a surge, with a short quiet period and no slow-mode; guild 8
+    // keeps the global ten.
+    let mut own = d.params().clone();
+    own.join_surge_count = 3;
+    own.quiet_period_ms = MIN;
+    d.set_guild_params(7, Some(own));
+    assert_eq!(d.params_for(7).join_surge_count, 3);
+    assert_eq!(d.params_for(8).join_surge_count, 10);
+    let join = |guild_id: u64, n: u64| JoinSignal {
+        guild_id,
+        user_id: old_user(n),
+        at_ms: T0 + n as i64 * 1000,
+        default_avatar: false,
+    };
+    let mut seven = Vec::new();
+    for n in 0..3 {
+        assert!(d.on_join(&join(8, n)).await?.is_empty(), "guild 8 keeps 10");
+        seven.extend(d.on_join(&join(7, n)).await?);
+    }
+    assert_eq!(opened(&seven).len(), 1, "{seven:?}");
+    // Its own quiet period ends its incident; guild 8 has none to end.
+    let closed = d.tick(T0 + 3 * 1000 + MIN).await?;
+    assert!(
+        matches!(
+            closed.as_slice(),
+            [IncidentUpdate::Closed { guild_id: 7, .. }]
+        ),
+        "{closed:?}"
+    );
+    // Back to the global settings: three more joins within the window are not a surge.
+    d.set_guild_params(7, None);
+    assert_eq!(d.params_for(7).join_surge_count, 10);
+    for n in 10..13 {
+        let j = JoinSignal {
+            at_ms: T0 + 2 * MIN + n as i64 * 1000,
+            ..join(7, n)
+        };
+        assert!(opened(&d.on_join(&j).await?).is_empty());
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn lookback_joiners_become_participants_and_quiet_closes(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let d = detector();

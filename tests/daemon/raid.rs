@@ -362,3 +362,153 @@ async fn the_alerts_raid_controls_ask_to_confirm_then_act_on_every_participant_b
             .expect("count");
     assert_eq!(open, 0);
 }
+
+/// `/mod config …` as a server administrator; the answer's text.
+async fn config(d: &Daemon, sub: &str, options: Value) -> String {
+    let admin = Author::new(600_000_000_000_000_901, "admin");
+    let r = slash(
+        d,
+        &admin,
+        ADMINISTRATOR,
+        serde_json::json!([{"name": "config", "type": 2, "options": [{"name": sub, "type": 1, "options": options}]}]),
+    )
+    .await;
+    callback_data(&r)["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn config_set(d: &Daemon, key: &str, value: &str) -> String {
+    config(
+        d,
+        "set",
+        serde_json::json!([
+            {"name": "key", "type": 3, "value": key},
+            {"name": "value", "type": 3, "value": value}
+        ]),
+    )
+    .await
+}
+
+async fn incidents(d: &Daemon) -> Vec<(String, Vec<i64>)> {
+    sqlx::query_as("SELECT kind, participants FROM brigade_incidents WHERE guild_id = $1")
+        .bind(GUILD as i64)
+        .fetch_all(d.storage().pool())
+        .await
+        .expect("incidents")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servers_own_join_surge_count_opens_an_incident_the_global_one_would_not() {
+    let d = Daemon::start(Options::default()).await;
+    // Established accounts (without an avatar of their own): the global surge takes ten.
+    let joiners: Vec<Author> = (0..5)
+        .map(|i| {
+            Author::new(
+                account_aged(Duration::from_secs(400 * 86_400), 1_100 + i),
+                "joiner",
+            )
+        })
+        .collect();
+    for j in &joiners[..3] {
+        d.fake
+            .dispatch("GUILD_MEMBER_ADD", events::guild_member_add(GUILD, j));
+    }
+    d.eventually("the three joins handled", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE guild_id = $1")
+            .bind(GUILD as i64)
+            .fetch_one(d.storage().pool())
+            .await
+            .ok()?;
+        (n >= 3).then_some(())
+    })
+    .await;
+    // The member row is written just before the join is counted: give the count a moment.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(
+        incidents(&d).await.is_empty(),
+        "three joins are no raid at the global count"
+    );
+
+    // Autocomplete offers the brigade keys.
+    let admin = Author::new(600_000_000_000_000_901, "admin");
+    d.fake.dispatch(
+        "INTERACTION_CREATE",
+        events::autocomplete(
+            GUILD,
+            GENERAL,
+            &admin,
+            ADMINISTRATOR,
+            "mod",
+            serde_json::json!([{"name": "config", "type": 2, "options": [{"name": "set", "type": 1, "options": [
+                {"name": "key", "type": 3, "value": "brigade.join", "focused": true}]}]}]),
+        ),
+    );
+    let keys = d
+        .request("POST", "/interactions/*/*/callback", |r| {
+            body(r)["type"] == 8
+        })
+        .await;
+    let choices = body(&keys)["data"]["choices"].to_string();
+    assert!(
+        choices.contains("\"brigade.join_surge_count\"")
+            && choices.contains("\"brigade.join_surge_window\"")
+            && !choices.contains("thresholds."),
+        "{choices}"
+    );
+
+    // Below the global rule's minimum: refused, saying what to write; nothing changes.
+    let text = config_set(&d, "brigade.join_surge_count", "1").await;
+    assert!(
+        text.contains("Not changed")
+            && text.contains("brigade.join_surge_count")
+            && text.contains("at least 2"),
+        "{text}"
+    );
+    let text = config_set(&d, "brigade.join_surge_window", "a while").await;
+    assert!(
+        text.contains("Not changed") && text.contains("not a duration"),
+        "{text}"
+    );
+    let text = config_set(&d, "brigade.join_surge_count", "3").await;
+    assert!(text.contains("Set `brigade.join_surge_count`"), "{text}");
+    let text = config(&d, "show", serde_json::json!([])).await;
+    assert!(
+        text.contains("brigade: raid at 3 joins in 60s") && !text.ends_with('…'),
+        "{text}"
+    );
+
+    // The next join makes four within the minute: a surge for this server.
+    d.fake.dispatch(
+        "GUILD_MEMBER_ADD",
+        events::guild_member_add(GUILD, &joiners[3]),
+    );
+    let (kind, participants) = d
+        .eventually("join surge incident", || async {
+            incidents(&d).await.into_iter().next()
+        })
+        .await;
+    assert_eq!(kind, "join_surge");
+    for j in &joiners[..4] {
+        assert!(
+            participants.contains(&(j.id as i64)),
+            "{} not among {participants:?}",
+            j.id
+        );
+    }
+    d.request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
+        body(r)["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Incident"))
+    })
+    .await;
+
+    // `none` gives the server the global count back.
+    let text = config_set(&d, "brigade.join_surge_count", "none").await;
+    assert!(text.contains("Set `brigade.join_surge_count`"), "{text}");
+    let text = config(&d, "show", serde_json::json!([])).await;
+    assert!(text.contains("brigade: raid at 10 joins in 60s"), "{text}");
+    let stored = d.storage().guild_settings(GUILD).await.expect("settings").0;
+    assert_eq!(stored.brigade, None);
+}
