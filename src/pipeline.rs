@@ -1,6 +1,6 @@
 //! The moderation flow for one message, readable top to bottom:
 //!
-//! 1. classify the text (or take precomputed scores),
+//! 1. classify the text, allowlisted phrases cut out (or take precomputed scores),
 //! 2. feed the brigade detector (shared windows) and note incident participants,
 //! 3. score the message against the author's standing (pure),
 //! 4. decide (pure) and record the decision in the standing,
@@ -294,7 +294,16 @@ impl Pipeline {
             .classifier
             .as_ref()
             .ok_or(PipelineError::NoClassifier)?;
-        let scores = classifier.classify(&ev.content).await?;
+        // Allowlisted phrases are not the model's to judge: it reads the rest of the message,
+        // and nothing when nothing else is there.
+        let scores = match self.rules_for(ev.guild_id).model_text(&ev.content) {
+            None => classifier.classify(&ev.content).await?,
+            Some(rest) if rest.is_empty() => {
+                let labels = classifier.labels();
+                Scores::new(labels.to_vec().into(), vec![0.0; labels.len()])
+            }
+            Some(rest) => classifier.classify(&rest).await?,
+        };
         self.score_message(ev, scores).await
     }
 

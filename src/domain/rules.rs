@@ -239,7 +239,9 @@ pub fn add(
         RuleKind::Allow => {
             words::check_term(value).map_err(|e| e.0)?;
             push(&mut o.allow, value.to_string());
-            Ok(format!("`{value}` allowlisted: never a hit"))
+            Ok(format!(
+                "`{value}` allowlisted: never a rule hit, and cut from what the model reads"
+            ))
         }
         RuleKind::DenyDomain | RuleKind::AllowDomain => {
             let d = links::clean_domain(value);
@@ -351,7 +353,10 @@ pub fn describe(effective: &RulesConfig, own: &RuleOverrides) -> Vec<String> {
             v.join(", ")
         }
     };
-    out.push(format!("Allowlist: {}", join(&effective.allow)));
+    out.push(format!(
+        "Allowlist (never a rule hit, and cut from what the model reads): {}",
+        join(&effective.allow)
+    ));
     out.push(format!(
         "Invites to other servers: {} (allowed codes: {}); links: deny {}, allow {}{}; action {}",
         if effective.invites { "hits" } else { "allowed" },

@@ -285,6 +285,19 @@ impl RuleSet {
         self.words.len()
     }
 
+    /// What the model should read of a message: `None` when no allowlisted phrase is in it
+    /// (the model reads the text as sent); otherwise the text as the word lists read it
+    /// (normalised: leetspeak, spacing, homoglyphs and invisible characters undone) with every
+    /// allowlisted phrase cut out. Empty when nothing else is left: then there is nothing for
+    /// the model to judge.
+    pub fn model_text(&self, text: &str) -> Option<String> {
+        if !self.words.has_allowlist() || text.is_empty() {
+            return None;
+        }
+        self.words
+            .without_allowed(&words::normalize_for_match(text))
+    }
+
     /// Checks one message against every rule.
     pub fn check(&self, input: &RuleInput<'_>) -> RuleReport {
         self.check_in(input, None)

@@ -43,6 +43,10 @@ struct Pattern {
     term: String,
     left_boundary: bool,
     right_boundary: bool,
+    /// A `*` at the start: the match may begin inside a word.
+    left_wild: bool,
+    /// A `*` at the end: the match may end inside a word.
+    right_wild: bool,
 }
 
 /// One hit on a word list.
@@ -81,6 +85,8 @@ pub struct WordMatcher {
     ac: Option<AhoCorasick>,
     patterns: Vec<Pattern>,
     sources: Vec<Source>,
+    /// Allowlisted phrases among the patterns.
+    allowlisted: usize,
 }
 
 /// Scripts written without spaces between words: terms in them match anywhere.
@@ -117,6 +123,8 @@ impl WordMatcher {
                 term: t.to_string(),
                 left_boundary: !left_wild && !unspaced(first),
                 right_boundary: !right_wild && !unspaced(last),
+                left_wild,
+                right_wild,
             });
             needles.push(core);
             Ok(())
@@ -145,6 +153,7 @@ impl WordMatcher {
             ac,
             patterns,
             sources,
+            allowlisted: allow.len(),
         })
     }
 
@@ -161,6 +170,100 @@ impl WordMatcher {
     /// Whether any list applies only to one detected language (then detection is worth running).
     pub fn wants_language(&self) -> bool {
         self.sources.iter().any(|s| s.only_lang.is_some())
+    }
+
+    /// Whether any allowlisted phrase is compiled.
+    pub fn has_allowlist(&self) -> bool {
+        self.allowlisted > 0
+    }
+
+    /// Every match in `normalized` that stands where its pattern may (whole words unless a `*`
+    /// says otherwise), as (start, end, pattern index).
+    fn matches<'a>(
+        &'a self,
+        ac: &'a AhoCorasick,
+        normalized: &'a str,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
+        ac.find_overlapping_iter(normalized).filter_map(move |m| {
+            let i = m.pattern().as_usize();
+            let p = self.patterns.get(i)?;
+            let (s, e) = (m.start(), m.end());
+            if p.left_boundary
+                && normalized[..s]
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_word_char)
+            {
+                return None;
+            }
+            if p.right_boundary && normalized[e..].chars().next().is_some_and(is_word_char) {
+                return None;
+            }
+            Some((s, e, i))
+        })
+    }
+
+    /// The stretches of `normalized` (from [`normalize_for_match`]) that allowlisted phrases
+    /// cover, as sorted, merged byte ranges. A `*` side of a pattern reaches to the end of its
+    /// word: `gg*` covers all of `ggwp`.
+    pub fn allowed_spans(&self, normalized: &str) -> Vec<(usize, usize)> {
+        let Some(ac) = self.ac.as_ref().filter(|_| self.has_allowlist()) else {
+            return Vec::new();
+        };
+        let mut spans: Vec<(usize, usize)> = self
+            .matches(ac, normalized)
+            .filter_map(|(s, e, i)| {
+                let p = self.patterns.get(i).filter(|p| p.source.is_none())?;
+                let mut s = s;
+                let mut e = e;
+                if p.left_wild {
+                    while let Some(c) = normalized[..s]
+                        .chars()
+                        .next_back()
+                        .filter(|c| is_word_char(*c))
+                    {
+                        s -= c.len_utf8();
+                    }
+                }
+                if p.right_wild {
+                    while let Some(c) = normalized[e..].chars().next().filter(|c| is_word_char(*c))
+                    {
+                        e += c.len_utf8();
+                    }
+                }
+                Some((s, e))
+            })
+            .collect();
+        spans.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+        for (s, e) in spans {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        merged
+    }
+
+    /// `normalized` (from [`normalize_for_match`]) with every allowlisted phrase cut out, for
+    /// the model to read: `None` when no allowlisted phrase is in it. Each cut leaves a space
+    /// (the words on either side stay apart) and whitespace is collapsed; the rest is cut
+    /// again until no allowlisted phrase is left, so no cut brings one together. Empty when
+    /// nothing but allowlisted phrases was there.
+    pub fn without_allowed(&self, normalized: &str) -> Option<String> {
+        let spans = self.allowed_spans(normalized);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut text = cut(normalized, &spans);
+        loop {
+            // Each round removes at least one character that is not whitespace: it ends.
+            let spans = self.allowed_spans(&text);
+            if spans.is_empty() {
+                return Some(text);
+            }
+            text = cut(&text, &spans);
+        }
     }
 
     /// Hits in `normalized` (from [`normalize_for_match`]) from the lists that apply to a
@@ -188,38 +291,32 @@ impl WordMatcher {
         let mut lang: Option<String> = None;
         let mut asked = false;
         let mut hits: Vec<(usize, usize, usize)> = Vec::new();
-        let mut allowed: Vec<(usize, usize)> = Vec::new();
-        for m in ac.find_overlapping_iter(normalized) {
-            let p = &self.patterns[m.pattern().as_usize()];
-            let (s, e) = (m.start(), m.end());
-            if p.left_boundary
-                && normalized[..s]
-                    .chars()
-                    .next_back()
-                    .is_some_and(is_word_char)
-            {
+        for (s, e, pi) in self.matches(ac, normalized) {
+            // Allowlisted phrases are read below, once there is a hit they could cover.
+            let Some(src) = self
+                .patterns
+                .get(pi)
+                .and_then(|p| p.source)
+                .and_then(|i| self.sources.get(i))
+            else {
                 continue;
-            }
-            if p.right_boundary && normalized[e..].chars().next().is_some_and(is_word_char) {
-                continue;
-            }
-            match p.source {
-                None => allowed.push((s, e)),
-                Some(i) => {
-                    let src = &self.sources[i];
-                    if let Some(only) = src.only_lang.as_deref() {
-                        if !asked {
-                            asked = true;
-                            lang = detect.take().and_then(|d| d());
-                        }
-                        if lang.as_deref() != Some(only) {
-                            continue;
-                        }
-                    }
-                    hits.push((s, e, m.pattern().as_usize()));
+            };
+            if let Some(only) = src.only_lang.as_deref() {
+                if !asked {
+                    asked = true;
+                    lang = detect.take().and_then(|d| d());
+                }
+                if lang.as_deref() != Some(only) {
+                    continue;
                 }
             }
+            hits.push((s, e, pi));
         }
+        let allowed = if hits.is_empty() {
+            Vec::new()
+        } else {
+            self.allowed_spans(normalized)
+        };
         let mut out: Vec<WordHit<'_>> = Vec::new();
         for (s, e, pi) in hits {
             if allowed.iter().any(|(a, b)| *a <= s && e <= *b) {
@@ -242,6 +339,19 @@ impl WordMatcher {
         }
         (out, lang)
     }
+}
+
+/// `text` with each of `spans` (sorted, apart) replaced by one space, whitespace collapsed.
+fn cut(text: &str, spans: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for &(s, e) in spans {
+        out.push_str(text.get(at..s).unwrap_or_default());
+        out.push(' ');
+        at = e;
+    }
+    out.push_str(text.get(at..).unwrap_or_default());
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -287,6 +397,42 @@ mod tests {
         // Zero-width characters and full-width letters are read through.
         assert_eq!(hit("a\u{200b}s\u{200b}s"), vec!["ass"]);
         assert_eq!(hit("ＡＳＳ"), vec!["ass"]);
+    }
+
+    #[test]
+    fn the_model_reads_a_message_without_its_allowlisted_phrases() {
+        let m = WordMatcher::compile(
+            vec![(src("list:test"), terms(&["idiot"]))],
+            &terms(&["kill the boss", "gg*"]),
+        )
+        .unwrap_or_default();
+        let rest = |t: &str| m.without_allowed(&normalize_for_match(t));
+        assert_eq!(rest("nothing allowlisted here"), None);
+        assert_eq!(rest("Kill the boss!"), Some("!".into()));
+        assert_eq!(rest("kill the boss"), Some(String::new()));
+        // Evasions of the allowlist are read through, as for the lists.
+        assert_eq!(rest("k1ll th3 b0ss"), Some(String::new()));
+        assert_eq!(rest("k i l l the boss"), Some(String::new()));
+        assert_eq!(rest("kill the b\u{200b}oss"), Some(String::new()));
+        assert_eq!(rest("кill the boss"), Some(String::new()));
+        // The rest is still read; a `*` covers the whole word.
+        assert_eq!(rest("kill the boss, you idiot"), Some(", you idiot".into()));
+        assert_eq!(rest("ggwp idiot"), Some("idiot".into()));
+        // Whole words only: a longer word is not the phrase.
+        assert_eq!(rest("kill the bosses"), None);
+        // A cut that brings the phrase together is cut again.
+        assert_eq!(rest("kill the kill the boss boss"), Some(String::new()));
+        // A list's hit inside a word a `*` allowlists is not a hit.
+        let m = WordMatcher::compile(
+            vec![(src("list:test"), terms(&["scam*", "scamper*"]))],
+            &terms(&["scamp*"]),
+        )
+        .unwrap_or_default();
+        assert!(m
+            .find(&normalize_for_match("what a scampering dog"), None)
+            .is_empty());
+        assert_eq!(m.find(&normalize_for_match("a scammer"), None).len(), 1);
+        assert!(!WordMatcher::default().has_allowlist());
     }
 
     #[test]

@@ -4,10 +4,11 @@
 
 use super::page::PageData;
 use super::{read_export, to_event, IncidentLog, InputError, LabelScores, Row, Summary};
-use crate::classifier::{Classifier, ClassifierError};
+use crate::classifier::{Classifier, ClassifierError, Scores};
 use crate::config::{Config, RedisConfig};
 use crate::decision::{Action, Policy, PolicyError};
 use crate::pipeline::{Pipeline, PipelineError};
+use crate::rules::RuleSet;
 use crate::state::{MemoryState, RedisState, WindowStore};
 use crate::storage::{PgStandingStore, Storage};
 use std::collections::BTreeMap;
@@ -188,6 +189,7 @@ pub fn scan_files(
     // not be, and several channels interleave. The sort is stable: ties keep file order.
     messages.sort_by_key(|m| m.timestamp);
     let classifier = Classifier::load_for_tool(&config.model).map_err(ScanError::Model)?;
+    let rules = pipeline.rules_for(0);
 
     observer.started(messages.len());
     let mut summary = Summary::new(classifier.labels().to_vec(), opts.flag_at, opts.top);
@@ -212,8 +214,7 @@ pub fn scan_files(
     let decided = if classifier.workers() == 1 {
         let mut result = Ok(());
         for chunk in messages.chunks(round) {
-            let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
-            let scores = match classifier.classify_blocking(&texts) {
+            let scores = match classify_round(&classifier, &rules, chunk) {
                 Ok(s) => s,
                 Err(e) => {
                     result = Err(abandon(observer, ScanError::Classify(e)));
@@ -243,10 +244,10 @@ pub fn scan_files(
             let rx = rx;
             let classifier = &classifier;
             let messages = &messages;
+            let rules = &rules;
             scope.spawn(move || {
                 for chunk in messages.chunks(round) {
-                    let texts: Vec<String> = chunk.iter().map(|m| m.content.clone()).collect();
-                    let result = classifier.classify_blocking(&texts);
+                    let result = classify_round(classifier, rules, chunk);
                     let failed = result.is_err();
                     if tx.send(result).is_err() || failed {
                         return;
@@ -303,6 +304,35 @@ pub fn scan_files(
         page,
         workers: classifier.workers(),
     })
+}
+
+/// Classifies a round as the daemon does: the model reads each message without its
+/// allowlisted phrases (`[rules] allow`), and is not asked about a message that holds nothing
+/// else (all its scores are 0).
+fn classify_round(
+    classifier: &Classifier,
+    rules: &RuleSet,
+    chunk: &[super::ScanMessage],
+) -> Result<Vec<Scores>, ClassifierError> {
+    let inputs: Vec<Option<String>> = chunk
+        .iter()
+        .map(|m| match rules.model_text(&m.content) {
+            None => Some(m.content.clone()),
+            Some(rest) if rest.is_empty() => None,
+            Some(rest) => Some(rest),
+        })
+        .collect();
+    let texts: Vec<String> = inputs.iter().flatten().cloned().collect();
+    let mut scored = classifier.classify_blocking(&texts)?.into_iter();
+    let labels: Arc<[String]> = classifier.labels().to_vec().into();
+    let nothing = || Scores::new(labels.clone(), vec![0.0; labels.len()]);
+    Ok(inputs
+        .iter()
+        .map(|input| match input {
+            Some(_) => scored.next().unwrap_or_else(nothing),
+            None => nothing(),
+        })
+        .collect())
 }
 
 /// Decides one round of classified messages, in order.

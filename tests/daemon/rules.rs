@@ -206,3 +206,78 @@ async fn rules_in_dry_run_are_recorded_only() {
     }
     d.assert_no_enforcement();
 }
+
+/// Cases of one member.
+async fn cases_of(d: &Daemon, who: &Author) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT action, reason FROM moderation_cases WHERE user_id = $1")
+        .bind(who.id as i64)
+        .fetch_all(d.storage().pool())
+        .await
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowlisted_phrase_is_not_the_models_to_flag_however_it_is_written() {
+    let d = Daemon::start(options(false)).await;
+    // Without the allowlist the model flags the server's in-joke, spelled either way.
+    let (first, first_leet) = (member(41), member(42));
+    let plain = d.say(GENERAL, &first, "damn son");
+    let leet = d.say(GENERAL, &first_leet, "D4MN s0n!!");
+    for (who, id) in [(&first, plain), (&first_leet, leet)] {
+        let decision = d.decision_of(id).await;
+        assert_ne!(decision, "none", "the model did not flag message {id}");
+        d.eventually("a case for the flagged message", || async {
+            (!cases_of(&d, who).await.is_empty()).then_some(())
+        })
+        .await;
+    }
+
+    let said = admin_says(
+        &d,
+        "add",
+        json!([arg("kind", "allow"), arg("value", "damn son")]),
+    )
+    .await;
+    assert!(said.contains("cut from what the model reads"), "{said}");
+    let listed = admin_says(&d, "list", json!([])).await;
+    assert!(
+        listed
+            .contains("Allowlist (never a rule hit, and cut from what the model reads): damn son"),
+        "{listed}"
+    );
+
+    // Now the phrase is not the model's to judge, nor its leetspeak or spaced-out spelling.
+    let quiet: Vec<(Author, u64)> = [(43, "damn son"), (44, "D4MN s0n!!"), (45, "d a m n son")]
+        .into_iter()
+        .map(|(seq, text)| {
+            let who = member(seq);
+            let id = d.say(GENERAL, &who, text);
+            (who, id)
+        })
+        .collect();
+    // Beside it, an insult is still the model's to judge: deleted, with a case.
+    let rude = member(46);
+    let mixed = d.say(GENERAL, &rude, "damn son, you are a worthless idiot");
+    wait_deleted(&d, mixed).await;
+    let c = d
+        .eventually("a case for the insult", || async {
+            let c = cases_of(&d, &rude).await;
+            (!c.is_empty()).then_some(c)
+        })
+        .await;
+    assert!(c.iter().any(|(a, _)| a != "note"), "{c:?}");
+    for (who, id) in &quiet {
+        assert_eq!(
+            d.decision_of(*id).await,
+            "none",
+            "message {id} was acted on"
+        );
+        assert!(!deleted(&d, *id), "message {id} deleted");
+        assert!(
+            cases_of(&d, who).await.is_empty(),
+            "member {} has a case: {:?}",
+            who.id,
+            cases_of(&d, who).await
+        );
+    }
+}
