@@ -512,3 +512,176 @@ async fn a_servers_own_join_surge_count_opens_an_incident_the_global_one_would_n
     let stored = d.storage().guild_settings(GUILD).await.expect("settings").0;
     assert_eq!(stored.brigade, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kick_all_asks_to_confirm_then_kicks_each_participant_once_with_a_case_but_the_exempt() {
+    let raiders: Vec<Author> = (0..8)
+        .map(|i| {
+            Author::new(
+                account_aged(Duration::from_secs(86_400), 1_200 + i),
+                "raider",
+            )
+        })
+        .collect();
+    let exempt = &raiders[0];
+    let mut opts = Options::default();
+    opts.settings.moderator_roles = Some(vec![MOD_ROLE]);
+    opts.settings.exemptions = Some(usmca_bot::domain::ExemptionOverrides {
+        users: Some(vec![exempt.id]),
+        ..Default::default()
+    });
+    let d = Daemon::start(opts).await;
+    for r in &raiders {
+        d.fake
+            .dispatch("GUILD_MEMBER_ADD", events::guild_member_add(GUILD, r));
+    }
+    let alert = d
+        .request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
+            body(r)["components"].to_string().contains("raid:kick:")
+        })
+        .await;
+    let kick_button = body(&alert)["components"][0]["components"]
+        .as_array()
+        .and_then(|b| {
+            b.iter()
+                .filter_map(|b| b["custom_id"].as_str())
+                .find(|id| id.starts_with("raid:kick:"))
+                .map(str::to_owned)
+        })
+        .expect("a Kick all button");
+    let incident = kick_button
+        .strip_prefix("raid:kick:")
+        .unwrap_or_default()
+        .to_owned();
+    // Every raider is a participant before anyone acts.
+    d.eventually("all raiders are participants", || async {
+        let p: Vec<i64> =
+            sqlx::query_scalar("SELECT participants FROM brigade_incidents WHERE detector_id = $1")
+                .bind(&incident)
+                .fetch_optional(d.storage().pool())
+                .await
+                .ok()??;
+        raiders
+            .iter()
+            .all(|r| p.contains(&(r.id as i64)))
+            .then_some(())
+    })
+    .await;
+    let m = Author::new(600_000_000_000_000_889, "moderator").with_roles(&[MOD_ROLE]);
+
+    // The button only asks; nobody is kicked yet.
+    let ask = click(&d, &m, &kick_button).await;
+    let asked = body(&ask)["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        asked.contains("Kick the 8 participants") && asked.contains("exempt members are spared"),
+        "{asked}"
+    );
+    let confirm = body(&ask)["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(confirm, format!("raid-confirm:kick:{incident}"));
+    assert!(d
+        .fake
+        .requests_to("DELETE", "/guilds/*/members/*")
+        .is_empty());
+
+    // Confirmed: seven kicks, the exempt member spared.
+    let done = click(&d, &m, &confirm).await;
+    let text = body(&done)["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains("7 participants kicked") && text.contains("1 exempt members spared"),
+        "{text}"
+    );
+    for r in &raiders[1..] {
+        let kicks = d
+            .fake
+            .requests_to("DELETE", &format!("/guilds/{GUILD}/members/{}", r.id));
+        assert_eq!(
+            kicks.len(),
+            1,
+            "raider {} kicked {} times",
+            r.id,
+            kicks.len()
+        );
+        let reason = kicks[0].audit_reason().unwrap_or_default();
+        assert!(
+            reason.contains("you took part in a raid on this server")
+                && reason.contains(&format!(
+                    "raid participant (incident {incident}), kick by <@{}>",
+                    m.id
+                )),
+            "{reason}"
+        );
+        assert!(
+            !d.fake.is_member(GUILD, r.id),
+            "raider {} still a member",
+            r.id
+        );
+    }
+    assert!(
+        d.fake
+            .requests_to("DELETE", &format!("/guilds/{GUILD}/members/{}", exempt.id))
+            .is_empty(),
+        "the exempt member was kicked"
+    );
+    assert!(d.fake.is_member(GUILD, exempt.id));
+
+    // One applied case per kicked participant, naming the moderator and the incident.
+    let cases: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT case_no, user_id, status, reason FROM moderation_cases
+         WHERE action = 'kick' AND actor_id = $1 ORDER BY user_id",
+    )
+    .bind(m.id as i64)
+    .fetch_all(d.storage().pool())
+    .await
+    .expect("cases");
+    let mut kicked: Vec<i64> = raiders[1..].iter().map(|r| r.id as i64).collect();
+    kicked.sort_unstable();
+    assert_eq!(
+        cases.iter().map(|c| c.1).collect::<Vec<_>>(),
+        kicked,
+        "one case per kicked participant: {cases:?}"
+    );
+    for (_, _, status, reason) in &cases {
+        assert_eq!(status, "applied");
+        assert_eq!(
+            reason,
+            &format!(
+                "raid participant (incident {incident}), kick by <@{}>",
+                m.id
+            )
+        );
+    }
+    // Each case has its audit rows: created before the call, then applied.
+    let created = audit_rows(&d, "case.created").await;
+    let statuses = audit_rows(&d, "case.status").await;
+    for (case_no, user, _, reason) in &cases {
+        assert!(
+            created.iter().any(|(_, p)| p["case_no"] == *case_no
+                && p["action"] == "kick"
+                && p["reason"] == reason.as_str()),
+            "no case.created row for case #{case_no} (user {user})"
+        );
+        assert!(
+            statuses.iter().any(|(_, p)| p["case_no"] == *case_no),
+            "no case.status row for case #{case_no}: {statuses:?}"
+        );
+    }
+
+    // Confirming again kicks nobody twice.
+    click(&d, &m, &confirm).await;
+    assert_eq!(d.fake.requests_to("DELETE", "/guilds/*/members/*").len(), 7);
+    let kick_cases: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM moderation_cases WHERE action = 'kick'")
+            .fetch_one(d.storage().pool())
+            .await
+            .expect("count");
+    assert_eq!(kick_cases, 7);
+}
