@@ -96,7 +96,7 @@ ENV USMCA_MODEL__DIR=/opt/usmca-bot/models/${MODEL} \
     USMCA_LOG__FORMAT=json
 # Smoke test as the runtime user: binary, ONNX Runtime library and model load together.
 RUN usmca-bot classify "the image can load its model" >/dev/null
-EXPOSE 8080
+EXPOSE 8080 8081
 # Actions recorded while Postgres is down wait here until they are replayed into it.
 VOLUME ["/var/lib/usmca-bot/journal"]
 # Liveness only; /readyz (Postgres, Redis, gateway, model) is for load balancers and alerts.

@@ -11,7 +11,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-UNPREFIXED = {"discord.token": "DISCORD_TOKEN", "database.url": "DATABASE_URL", "redis.url": "REDIS_URL"}
+UNPREFIXED = {"discord.token": "DISCORD_TOKEN", "database.url": "DATABASE_URL", "redis.url": "REDIS_URL", "web.client_secret": "DISCORD_CLIENT_SECRET"}
 
 # Environment variables the binary reads that are not configuration keys: (name, example, meaning).
 PROCESS_ENV = [
@@ -42,6 +42,8 @@ COMPOSE_ENV = [
     ("BOT_IMAGE_TAG", "latest", "Tag of the usmca-bot image compose builds and runs."),
     ("BOT_HTTP_PUBLISH", "127.0.0.1:8080",
      "Host address for /healthz, /readyz and /metrics; /metrics is unauthenticated, keep it private."),
+    ("BOT_WEB_PUBLISH", "127.0.0.1:8081",
+     "Host address of the web dashboard; publish it on 0.0.0.0:8081 only behind a TLS reverse proxy (docs/dashboard.md)."),
     ("GRAFANA_ADMIN_PASSWORD", "admin", "Grafana admin password (monitoring profile)."),
     ("PROMETHEUS_RETENTION", "15d", "How long Prometheus keeps samples (monitoring profile)."),
 ]

@@ -5,7 +5,8 @@
 # 127.0.0.1:6379) when they answer. Otherwise starts throwaway local servers (temporary
 # directory, free ports, trust auth), installing the Debian packages first when the binaries
 # are missing, and stops them on exit. Installs promtool (alert-rule tests) and headless
-# Chromium (the HTML report test) when missing, best effort.
+# Chromium with chromedriver (the HTML report and dashboard browser tests) when missing, best
+# effort.
 # Fetches the ONNX Runtime library when a setup script
 # exists and the library is absent. Then runs `cargo nextest run --all-targets` (or
 # `cargo test --all-targets`) with any extra arguments, and exits with its status.
@@ -155,11 +156,13 @@ if ! command -v promtool >/dev/null; then
 fi
 
 # Headless Chromium (Debian's chromium and chromium-driver) draws the HTML scan report in
-# tests/cli/scan.rs; that test skips and says so when it is missing.
-if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
-    log "installing chromium for the HTML report test"
+# tests/cli/scan.rs and drives the dashboard through chromedriver in tests/web/browser.rs;
+# those tests skip and say so when it is missing.
+if { ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; } \
+    || ! command -v chromedriver >/dev/null; then
+    log "installing chromium and chromedriver for the browser tests"
     apt_install --no-install-recommends chromium chromium-driver \
-        || log "chromium could not be installed: the HTML report browser test skips and says so"
+        || log "chromium could not be installed: the browser tests skip and say so"
 fi
 
 if [[ -x scripts/setup-onnxruntime.sh ]] && ! ls .onnxruntime/libonnxruntime.so* >/dev/null 2>&1; then

@@ -30,3 +30,4 @@ pub mod scan;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod web;

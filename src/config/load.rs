@@ -61,6 +61,11 @@ pub fn load_from(source: &ConfigSource) -> Result<Config, ConfigError> {
                     .map(|_| "database.url".into()),
             )
             .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
+            .merge(
+                Env::raw()
+                    .only(&["DISCORD_CLIENT_SECRET"])
+                    .map(|_| "web.client_secret".into()),
+            )
             .merge(Env::prefixed("USMCA_").ignore(&["CONFIG"]).split("__"));
     }
     extract_all(&fig)
@@ -72,7 +77,7 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
 
     // Unknown top-level sections (typos such as USMCA_THRESHOLD__WARN) are errors, not silently ignored.
-    const SECTIONS: [&str; 15] = [
+    const SECTIONS: [&str; 16] = [
         "discord",
         "database",
         "redis",
@@ -86,6 +91,7 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
         "storage",
         "limits",
         "http",
+        "web",
         "log",
         "shutdown",
     ];
@@ -122,6 +128,7 @@ fn extract_all(fig: &Figment) -> Result<Config, ConfigError> {
         storage: section!("storage"),
         limits: section!("limits"),
         http: section!("http"),
+        web: section!("web"),
         log: section!("log"),
         shutdown: section!("shutdown"),
     };

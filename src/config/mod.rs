@@ -53,6 +53,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Health and metrics listener.
     pub http: HttpConfig,
+    /// The web dashboard and appeal portal.
+    pub web: WebConfig,
     /// Logging.
     pub log: LogConfig,
     /// Graceful shutdown.
@@ -71,6 +73,8 @@ pub struct DiscordConfig {
     pub shards: String,
     /// Role ids allowed to use moderator commands.
     pub moderator_roles: Vec<u64>,
+    /// The application (client) id for the dashboard's login; 0: taken from READY.
+    pub application_id: u64,
 }
 
 /// `[database]`
@@ -326,6 +330,36 @@ pub struct LimitsConfig {
 pub struct HttpConfig {
     /// Listen address for /healthz, /readyz, /metrics.
     pub addr: String,
+}
+
+/// `[web]`: the dashboard and the appeal portal. Off while `client_secret` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Listen address of the dashboard.
+    pub addr: String,
+    /// Public base URL, e.g. `https://mod.example.org`: the OAuth redirect is
+    /// `{public_url}/auth/callback`; https makes the session cookie `Secure`.
+    pub public_url: String,
+    /// OAuth2 client secret of the application (`DISCORD_CLIENT_SECRET`).
+    pub client_secret: Secret,
+    /// User ids who also see the operator page.
+    pub owners: Vec<u64>,
+    /// How long a dashboard login lasts.
+    pub session_ttl: DurationSpec,
+    /// How long a user's rights on a guild are cached (at most 60 s).
+    pub rights_cache: DurationSpec,
+    /// Login attempts one address may start per minute.
+    pub logins_per_minute: u32,
+    /// Appeals one member may file through the portal per hour.
+    pub appeals_per_hour: u32,
+}
+
+impl WebConfig {
+    /// Whether the dashboard runs (a client secret is configured).
+    pub fn enabled(&self) -> bool {
+        !self.client_secret.is_empty()
+    }
 }
 
 /// `[log]`

@@ -29,6 +29,11 @@ pub const LIVE_KEYS: &[&str] = &[
     "limits.commands_per_minute",
     "storage.store_content",
     "discord.moderator_roles",
+    "web.public_url",
+    "web.owners",
+    "web.rights_cache",
+    "web.logins_per_minute",
+    "web.appeals_per_hour",
 ];
 
 /// Whether a reload applies `key` to the running daemon.

@@ -397,6 +397,7 @@ pub fn validate(c: &Config) -> Vec<Problem> {
             format!("{:?} is not an address like 0.0.0.0:8080", c.http.addr),
         );
     }
+    check_web(&mut ck, c);
     if !matches!(c.log.format.as_str(), "text" | "json") {
         ck.push(
             "log.format",
@@ -455,6 +456,52 @@ pub fn validate(c: &Config) -> Vec<Problem> {
 
 /// What a link, mention or spam rule may do.
 pub const RULE_ACTIONS: &[&str] = &["delete", "ladder", "timeout"];
+
+fn check_web(ck: &mut Checker, c: &Config) {
+    let w = &c.web;
+    if w.addr.parse::<std::net::SocketAddr>().is_err() {
+        ck.push(
+            "web.addr",
+            format!("{:?} is not an address like 0.0.0.0:8081", w.addr),
+        );
+    }
+    match url::Url::parse(w.public_url.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            if u.path() != "/" || u.query().is_some() {
+                ck.push(
+                    "web.public_url",
+                    "must be a bare origin such as https://mod.example.org (no path or query)",
+                );
+            }
+        }
+        _ => ck.push(
+            "web.public_url",
+            format!(
+                "{:?} is not an http(s) URL such as https://mod.example.org",
+                w.public_url
+            ),
+        ),
+    }
+    ck.duration(
+        "web.session_ttl",
+        &w.session_ttl,
+        Duration::from_secs(300),
+        Some(Duration::from_secs(30 * 86_400)),
+    );
+    // Revoked rights must stop working within a minute.
+    ck.duration(
+        "web.rights_cache",
+        &w.rights_cache,
+        Duration::ZERO,
+        Some(Duration::from_secs(60)),
+    );
+    if w.logins_per_minute == 0 {
+        ck.push("web.logins_per_minute", "must be at least 1");
+    }
+    if w.appeals_per_hour == 0 {
+        ck.push("web.appeals_per_hour", "must be at least 1");
+    }
+}
 
 fn check_url(ck: &mut Checker, key: &str, value: &str, schemes: &[&str]) {
     match url::Url::parse(value) {

@@ -232,6 +232,18 @@ impl Daemon {
                 .await
             })
         };
+        let web_task = {
+            let (service, token) = (service.clone(), stop_tasks.clone());
+            tokio::spawn(async move {
+                if let Err(e) = crate::web::serve(service, token, |a| {
+                    tracing::info!(addr = %a, "web dashboard listening");
+                })
+                .await
+                {
+                    tracing::error!(error = %e, "web dashboard stopped");
+                }
+            })
+        };
         let standings_task =
             standings.spawn_flusher(cfg.storage.writer_flush.value(), stop_tasks.clone());
         let retention_task = crate::storage::spawn_retention_task(
@@ -313,6 +325,7 @@ impl Daemon {
         #[cfg(unix)]
         sighup_task.abort();
         let _ = tokio::time::timeout(Duration::from_secs(2), http_task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), web_task).await;
         storage.close().await;
         let (accepted, processed) = service.counters();
         tracing::info!(

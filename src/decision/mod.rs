@@ -5,6 +5,7 @@
 mod engine;
 mod policy;
 mod preview;
+mod whatif;
 
 pub use engine::{decide, with_rule_floor, Action, Decision, DecisionInput};
 pub use policy::{
@@ -12,3 +13,4 @@ pub use policy::{
     STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
 };
 pub use preview::{preview, Preview, Sanction};
+pub use whatif::{replay, Difference, ReplayMessage, WhatIf};

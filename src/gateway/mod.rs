@@ -191,6 +191,9 @@ impl EventHandler for Handler {
             guilds = ready.guilds.len(),
             "connected to the Discord gateway"
         );
+        if let Some(service) = self.service() {
+            service.set_application_id(ready.application.id.get());
+        }
         let invite = crate::discord::permissions::invite_url(ready.application.id.get());
         let first_shard = ready.shard.is_none_or(|s| s.id.0 == 0);
         if ready.guilds.is_empty() && ready.shard.is_none_or(|s| s.total == 1) {

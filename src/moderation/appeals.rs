@@ -214,8 +214,15 @@ impl Moderation {
                 // A kicked or banned member shares no server with the bot: the decision is
                 // stored with the appeal and waits for them in the appeal portal.
                 if let Some(log) = self.guilds.target(appeal.guild_id).mod_log {
+                    let cfg = self.cfg();
+                    let web = &cfg.web;
+                    let portal = if web.enabled() {
+                        format!(" ({}/me)", web.public_url.trim().trim_end_matches('/'))
+                    } else {
+                        String::new()
+                    };
                     let text = format!(
-                        "The decision on appeal #{appeal_id} (case #{}) could not be sent to <@{}> by DM; it is stored with the appeal and waits for them in the appeal portal.",
+                        "The decision on appeal #{appeal_id} (case #{}) could not be sent to <@{}> by DM; it is stored with the appeal and waits for them in the appeal portal{portal}.",
                         appeal.case_no, appeal.user_id
                     );
                     self.executor

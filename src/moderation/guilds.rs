@@ -81,7 +81,7 @@ impl Guilds {
         self.read().get(&guild_id).map(|g| g.version)
     }
 
-    fn ids(&self) -> Vec<u64> {
+    pub(super) fn ids(&self) -> Vec<u64> {
         self.read().keys().copied().collect()
     }
 
@@ -240,6 +240,22 @@ fn notice_style(g: &GuildView) -> NoticeStyle {
 }
 
 /// Installs the guild's own policy when its settings change anything the policy holds.
+/// The decision policy of a guild with `settings` over `config`, per-channel thresholds included.
+pub(super) fn guild_policy(
+    config: &Config,
+    settings: &GuildSettings,
+) -> Result<Policy, crate::decision::PolicyError> {
+    let effective = settings.effective(config);
+    let mut p = Policy::from_config(&effective)?;
+    p.channel_thresholds = settings
+        .channel_thresholds
+        .iter()
+        .flat_map(|m| m.keys())
+        .map(|c| (*c, settings.thresholds_in(*c, &effective.thresholds)))
+        .collect();
+    Ok(p)
+}
+
 fn apply_policy(pipeline: &Pipeline, config: &Config, guild_id: u64, settings: &GuildSettings) {
     if settings.thresholds.is_none()
         && settings.exemptions.is_none()
@@ -249,17 +265,8 @@ fn apply_policy(pipeline: &Pipeline, config: &Config, guild_id: u64, settings: &
         pipeline.set_guild_policy(guild_id, None);
         return;
     }
-    let effective = settings.effective(config);
-    match Policy::from_config(&effective) {
-        Ok(mut p) => {
-            p.channel_thresholds = settings
-                .channel_thresholds
-                .iter()
-                .flat_map(|m| m.keys())
-                .map(|c| (*c, settings.thresholds_in(*c, &effective.thresholds)))
-                .collect();
-            pipeline.set_guild_policy(guild_id, Some(p))
-        }
+    match guild_policy(config, settings) {
+        Ok(p) => pipeline.set_guild_policy(guild_id, Some(p)),
         Err(e) => {
             // Stored settings were validated when set; a global reload can still make them
             // inconsistent. Keep deciding with the global policy and say why.

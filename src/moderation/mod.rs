@@ -15,17 +15,27 @@
 mod access;
 mod appeals;
 mod cases;
+mod dashboard;
 mod flow;
 mod guilds;
 mod incidents;
+mod insights;
 mod manual;
 mod raid;
 mod status;
 
+pub use crate::storage::{AuditFilter, CaseFilter, CaseOrigin};
 pub use access::Access;
 pub use appeals::{AppealForm, AppealReview, FiledAppeal};
 pub use cases::{MemberRecord, Reversed, StrikeNow, Suggestion, HISTORY_PAGE};
+pub use dashboard::{member_permissions, replay_stored, Overview, WHATIF_MAX_MESSAGES};
+pub use dashboard::{
+    Draft, SettingField, SettingProblem, SettingsForm, TextPreview, TRY_MAX_CHARS,
+};
 pub use guilds::{GuildInfo, GuildView, SettingChange};
+pub use insights::{
+    day_series, DaySeries, Incident, IncidentDetail, MigrationLine, Migrations, StrikeForecast,
+};
 pub use manual::{ExternalAction, ManualOutcome, ManualRequest};
 pub use raid::{LockdownReport, RaidAction, RaidReport, RaidStatus};
 pub use status::{ModelLine, ShardLine, StatusSummary, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
@@ -115,6 +125,8 @@ pub struct Moderation {
     shards: OnceLock<Arc<ShardManager>>,
     shard_label: String,
     started: Instant,
+    rights: dashboard::RightsCache,
+    application_id: OnceLock<u64>,
 }
 
 impl Moderation {
@@ -149,12 +161,27 @@ impl Moderation {
             shards: OnceLock::new(),
             shard_label: parts.shard_label,
             started: Instant::now(),
+            rights: dashboard::RightsCache::default(),
+            application_id: OnceLock::new(),
         }
     }
 
     /// The current configuration.
     pub fn cfg(&self) -> Arc<Config> {
         self.config.get()
+    }
+
+    /// Remembers the application id Discord sent in READY.
+    pub fn set_application_id(&self, id: u64) {
+        let _ = self.application_id.set(id);
+    }
+
+    /// The application (OAuth client) id: `discord.application_id`, or the one from READY.
+    pub fn application_id(&self) -> Option<u64> {
+        match self.cfg().discord.application_id {
+            0 => self.application_id.get().copied(),
+            id => Some(id),
+        }
     }
 
     /// The live configuration (to follow reloads).

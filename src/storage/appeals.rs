@@ -29,6 +29,17 @@ fn appeal_from_row(r: &sqlx::postgres::PgRow) -> Result<Appeal, StorageError> {
 }
 
 impl Storage {
+    /// Every appeal filed on a case, newest first.
+    pub async fn appeals_of_case(&self, case_id: i64) -> Result<Vec<Appeal>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "{APPEAL_SELECT} WHERE a.case_id = $1 ORDER BY a.created_at DESC"
+        ))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(appeal_from_row).collect()
+    }
+
     /// Files an appeal by the case's member. `Conflict` when the case already has an open appeal,
     /// `NotFound` when the case does not exist or is about someone else.
     pub async fn create_appeal(

@@ -69,6 +69,25 @@ fn incident_from_row(r: &sqlx::postgres::PgRow) -> Result<Incident, StorageError
 }
 
 impl Storage {
+    /// Incident `incident_id` if it belongs to `guild_id`, with its detector id (which the raid
+    /// controls address it by).
+    pub async fn incident_in_guild(
+        &self,
+        guild_id: u64,
+        incident_id: i64,
+    ) -> Result<Option<(Incident, Option<String>)>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS}, detector_id FROM brigade_incidents
+             WHERE guild_id = $1 AND incident_id = $2"
+        ))
+        .bind(db_id(guild_id))
+        .bind(incident_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((incident_from_row(&r)?, r.try_get("detector_id")?)))
+            .transpose()
+    }
+
     /// Opens an incident (audited) and returns its id.
     pub async fn insert_incident(&self, inc: &NewIncident) -> Result<i64, StorageError> {
         let participants: Vec<i64> = inc.participants.iter().copied().map(db_id).collect();
@@ -135,7 +154,8 @@ impl Storage {
         }
     }
 
-    /// Closes an incident with the final response (audited).
+    /// Closes an incident (audited). `response` is merged into what was recorded, so what was
+    /// done stays visible after a moderator ends it.
     pub async fn close_incident(
         &self,
         incident_id: i64,
@@ -143,7 +163,7 @@ impl Storage {
     ) -> Result<Incident, StorageError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
-            "UPDATE brigade_incidents SET closed_at = now(), response = $2
+            "UPDATE brigade_incidents SET closed_at = now(), response = response || $2
              WHERE incident_id = $1 AND closed_at IS NULL RETURNING {INCIDENT_COLUMNS}"
         ))
         .bind(incident_id)

@@ -2,7 +2,7 @@
 
 use super::{db_id, from_db_id, Storage, StorageError};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One classified message, as handed to the writer.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +54,38 @@ pub struct StoredMessage {
     pub decision: String,
     /// Text, if stored and not yet purged.
     pub content: Option<String>,
+}
+
+/// Decisions that count a message as flagged on the dashboard.
+pub const FLAGGED_DECISIONS: [&str; 5] = ["warn", "delete", "timeout", "kick", "ban"];
+
+/// Per (guild, UTC day, label) counts of the rows first inserted by this batch: label `""`
+/// counts every message, a label the flagged messages whose top score it is.
+fn day_counts(
+    rows: &[&MessageRecord],
+    inserted: &HashSet<i64>,
+) -> BTreeMap<(i64, chrono::NaiveDate, String), i64> {
+    let mut days = BTreeMap::new();
+    for m in rows
+        .iter()
+        .filter(|m| inserted.contains(&db_id(m.message_id)))
+    {
+        let g = db_id(m.guild_id);
+        let day = m.created_at.date_naive();
+        *days.entry((g, day, String::new())).or_insert(0) += 1;
+        if FLAGGED_DECISIONS.contains(&m.decision.as_str()) {
+            let top = m
+                .scores
+                .iter()
+                .fold(None::<(&String, f64)>, |best, (k, v)| match best {
+                    Some((_, b)) if b >= *v => best,
+                    _ => Some((k, *v)),
+                })
+                .map_or_else(|| "rule".to_string(), |(k, _)| k.clone());
+            *days.entry((g, day, top)).or_insert(0) += 1;
+        }
+    }
+    days
 }
 
 impl Storage {
@@ -124,7 +156,7 @@ impl Storage {
         }
 
         let mut tx = self.pool.begin().await?;
-        let written = sqlx::query(
+        let inserted: Vec<(i64, bool)> = sqlx::query_as(
             "INSERT INTO messages (message_id, guild_id, channel_id, author_id, created_at, edited_at,
                                    scores, max_score, decision, content)
              SELECT t.id, t.g, t.c, t.a, t.cr, t.ed, t.sc, t.mx, t.de,
@@ -136,7 +168,8 @@ impl Storage {
              ON CONFLICT (message_id) DO UPDATE SET
                edited_at = EXCLUDED.edited_at, scores = EXCLUDED.scores, max_score = EXCLUDED.max_score,
                decision = EXCLUDED.decision,
-               content = EXCLUDED.content",
+               content = EXCLUDED.content
+             RETURNING message_id, (xmax = 0)",
         )
         .bind(&ids)
         .bind(&guilds)
@@ -149,9 +182,9 @@ impl Storage {
         .bind(&decisions)
         .bind(&contents)
         .bind(store_content_default)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        let written = inserted.len() as u64;
         sqlx::query(
             "INSERT INTO guilds (guild_id) SELECT DISTINCT g FROM UNNEST($1::bigint[]) AS g
              ON CONFLICT (guild_id) DO NOTHING",
@@ -175,6 +208,33 @@ impl Storage {
         .bind(&a_count)
         .execute(&mut *tx)
         .await?;
+        let new_ids: HashSet<i64> = inserted
+            .into_iter()
+            .filter_map(|(id, fresh)| fresh.then_some(id))
+            .collect();
+        let days = day_counts(&rows, &new_ids);
+        if !days.is_empty() {
+            let (mut d_guild, mut d_day, mut d_label, mut d_n) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for ((g, day, label), n) in days {
+                d_guild.push(g);
+                d_day.push(day);
+                d_label.push(label);
+                d_n.push(n);
+            }
+            sqlx::query(
+                "INSERT INTO message_days (guild_id, day, label, messages)
+                 SELECT * FROM UNNEST($1::bigint[], $2::date[], $3::text[], $4::bigint[])
+                 ON CONFLICT (guild_id, day, label) DO UPDATE SET
+                   messages = message_days.messages + EXCLUDED.messages",
+            )
+            .bind(&d_guild)
+            .bind(&d_day)
+            .bind(&d_label)
+            .bind(&d_n)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(written)
     }

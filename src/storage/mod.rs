@@ -7,6 +7,7 @@
 mod appeals;
 mod audit;
 mod cases;
+mod dashboard;
 mod guilds;
 mod health;
 mod incidents;
@@ -22,11 +23,14 @@ pub use audit::{
     VerifyError as AuditVerifyError, VerifyReport, GENESIS_HASH,
 };
 pub use cases::{CaseRef, MemberHistory, RecordedCase};
+pub use dashboard::{
+    AuditFilter, CaseFilter, CaseOrigin, DayCount, DecisionRates, Grant, MemberSummary, ReplayRow,
+};
 pub use health::PgHealth;
 pub use incidents::{Incident, NewIncident};
 pub use locks::ChannelLock;
 pub use members::{account_created_at, Member, MemberSeen};
-pub use messages::{MessageRecord, StoredMessage};
+pub use messages::{MessageRecord, StoredMessage, FLAGGED_DECISIONS};
 pub use privacy::{spawn_retention_task, ForgetReport};
 pub use standings::PgStandingStore;
 pub use writer::{MessageWriter, WriterError, WriterOptions, WriterStats, WriterStatsSnapshot};

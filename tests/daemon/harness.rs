@@ -13,7 +13,7 @@ use usmca_bot::storage::Storage;
 
 use crate::db::TestDb;
 use crate::fake_discord::events::{self, Author};
-use crate::fake_discord::{FakeConfig, FakeDiscord, GuildSpec, RecordedRequest};
+use crate::fake_discord::{FakeConfig, FakeDiscord, GuildSpec, OAuthUser, RecordedRequest};
 use crate::redis_support::TestRedis;
 
 /// The guild every test moderates.
@@ -48,6 +48,8 @@ pub struct Daemon {
     /// The daemon's journal directory (its own, like a volume per process).
     journal: Arc<tempfile::TempDir>,
     next_message: std::sync::atomic::AtomicU64,
+    /// `127.0.0.1:PORT` of the web dashboard, when started with [`Options::web`].
+    web_addr: Option<String>,
 }
 
 /// How to start one.
@@ -62,6 +64,11 @@ pub struct Options {
     pub shards: String,
     /// Recommended shard count of the fake.
     pub recommended_shards: u64,
+    /// Turns the web dashboard on: a free loopback port, its public URL, and the fake's OAuth2
+    /// client secret (the client id comes from READY). See [`Daemon::web_url`].
+    pub web: bool,
+    /// Who can log in through the fake's OAuth2 (the dashboard's "Log in with Discord").
+    pub oauth_users: Vec<OAuthUser>,
 }
 
 impl Default for Options {
@@ -76,6 +83,8 @@ impl Default for Options {
             guilds: vec![guild()],
             shards: "auto".into(),
             recommended_shards: 1,
+            web: false,
+            oauth_users: Vec::new(),
         }
     }
 }
@@ -117,6 +126,9 @@ impl Daemon {
         }
         let daemon = Self::spawn(fake, db, Arc::new(TestRedis::new()), &opts);
         daemon.until_ready(opts.guilds.len()).await;
+        if opts.web {
+            daemon.until_web().await;
+        }
         daemon
     }
 
@@ -128,6 +140,7 @@ impl Daemon {
                 guilds: opts.guilds.clone(),
                 recommended_shards: opts.recommended_shards,
                 heartbeat_interval: Duration::from_millis(500),
+                oauth_users: opts.oauth_users.clone(),
                 ..FakeConfig::default()
             })
             .await,
@@ -189,8 +202,18 @@ impl Daemon {
             )
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("no_proxy", "127.0.0.1,localhost")
+            // The dashboard runs only where a test asks for it (Options::web).
+            .env_remove("DISCORD_CLIENT_SECRET")
+            .env_remove("USMCA_WEB__CLIENT_SECRET")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let web_addr = opts.web.then(|| {
+            let addr = format!("127.0.0.1:{}", free_port());
+            cmd.env("USMCA_WEB__ADDR", &addr)
+                .env("USMCA_WEB__PUBLIC_URL", format!("http://{addr}"))
+                .env("DISCORD_CLIENT_SECRET", &fake.config().oauth_client_secret);
+            addr
+        });
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
@@ -225,7 +248,27 @@ impl Daemon {
             logs,
             journal,
             next_message: std::sync::atomic::AtomicU64::new(0),
+            web_addr,
         }
+    }
+
+    /// `http://127.0.0.1:PORT` of the web dashboard (its `web.public_url`). Panics unless the
+    /// daemon was started with [`Options::web`].
+    pub fn web_url(&self) -> String {
+        let addr = self
+            .web_addr
+            .as_deref()
+            .expect("the dashboard is off: start the daemon with Options { web: true, .. }");
+        format!("http://{addr}")
+    }
+
+    /// Waits until the web dashboard accepts connections.
+    pub async fn until_web(&self) {
+        let addr = self.web_url().trim_start_matches("http://").to_string();
+        self.eventually("web dashboard listening", || async {
+            tokio::net::TcpStream::connect(&addr).await.ok().map(|_| ())
+        })
+        .await;
     }
 
     /// Everything the daemon printed so far.

@@ -10,6 +10,7 @@ mod redis_support;
 
 mod audit;
 mod cases;
+mod dashboard;
 mod migrations;
 mod pg_server;
 mod privacy;
