@@ -11,9 +11,9 @@ mod store;
 pub use book::{MemberBook, MemberKey};
 pub use fingerprint::{fingerprint, normalise};
 pub use score::{
-    score, toxic_excess, BehaviourParams, BehaviourScore, Factor, MessageFacts, BASE_GAIN,
-    CLEAN_BENEFIT, CONTEXT_GATE, TOXIC_FLOOR, W_DUPLICATES, W_HISTORY, W_INCIDENT, W_NEW_ACCOUNT,
-    W_NEW_MEMBER, W_STRIKES, W_TREND, W_VELOCITY,
+    score, score_quiet, toxic_excess, BehaviourParams, BehaviourScore, Factor, MessageFacts,
+    BASE_GAIN, CLEAN_BENEFIT, CONTEXT_GATE, TOXIC_FLOOR, W_DUPLICATES, W_HISTORY, W_INCIDENT,
+    W_NEW_ACCOUNT, W_NEW_MEMBER, W_STRIKES, W_TREND, W_VELOCITY,
 };
 pub use standing::{
     decay, MemberStanding, MessageRecord, RecentMessage, Strike, MESSAGE_RECORDS, RECENT_MESSAGES,

@@ -209,15 +209,35 @@ impl BehaviourScore {
 /// Scores one message from `facts` and the member's standing before it. Monotone: a higher
 /// severity or more strike points never lower the result.
 pub fn score(p: &BehaviourParams, facts: &MessageFacts, st: &MemberStanding) -> BehaviourScore {
+    score_with(p, facts, st, true)
+}
+
+/// [`score`] without the factors' details (left empty): the same numbers, for replays that
+/// read only the score (the dashboard's what-if decides hundreds of thousands of messages).
+pub fn score_quiet(
+    p: &BehaviourParams,
+    facts: &MessageFacts,
+    st: &MemberStanding,
+) -> BehaviourScore {
+    score_with(p, facts, st, false)
+}
+
+fn score_with(
+    p: &BehaviourParams,
+    facts: &MessageFacts,
+    st: &MemberStanding,
+    explain: bool,
+) -> BehaviourScore {
     let now = facts.at_ms;
     let s = facts.severity.max(0.0);
     let mut factors = Vec::new();
-    let mut push = |name: &str, contribution: f64, detail: String| {
+    // The detail is formatted only for a factor that counts, and only when it will be read.
+    let mut push = |name: &str, contribution: f64, detail: &dyn Fn() -> String| {
         if contribution != 0.0 {
             factors.push(Factor {
                 name: name.to_string(),
                 contribution,
-                detail,
+                detail: if explain { detail() } else { String::new() },
             });
         }
     };
@@ -227,16 +247,12 @@ pub fn score(p: &BehaviourParams, facts: &MessageFacts, st: &MemberStanding) -> 
     // The benefit fades with every active strike point.
     let benefit = CLEAN_BENEFIT * clean_share * (-strikes).exp();
     let base = BASE_GAIN * s;
-    push(
-        "message",
-        base,
-        format!("{} severity {s:.2}", facts.top_label),
-    );
-    push(
-        "clean history",
-        -base * benefit,
-        format!("{} clean messages", st.clean_messages),
-    );
+    push("message", base, &|| {
+        format!("{} severity {s:.2}", facts.top_label)
+    });
+    push("clean history", -base * benefit, &|| {
+        format!("{} clean messages", st.clean_messages)
+    });
 
     // Context only weighs in as far as this message is toxic itself.
     let gate = (s / CONTEXT_GATE).min(1.0);
@@ -244,7 +260,7 @@ pub fn score(p: &BehaviourParams, facts: &MessageFacts, st: &MemberStanding) -> 
     push(
         "history",
         gate * W_HISTORY * (1.0 - (-history).exp()),
-        format!("decayed toxicity {history:.2}"),
+        &|| format!("decayed toxicity {history:.2}"),
     );
     let prior: Vec<f64> = st
         .recent
@@ -256,50 +272,40 @@ pub fn score(p: &BehaviourParams, facts: &MessageFacts, st: &MemberStanding) -> 
     if prior.len() >= 2 {
         let mean = prior.iter().sum::<f64>() / prior.len() as f64;
         let rise = (s.min(1.0) - mean).max(0.0);
-        push(
-            "trend",
-            gate * W_TREND * rise,
-            format!("severity {s:.2} vs recent average {mean:.2}"),
-        );
+        push("trend", gate * W_TREND * rise, &|| {
+            format!("severity {s:.2} vs recent average {mean:.2}")
+        });
     }
     push(
         "strikes",
         gate * W_STRIKES * (1.0 - (-strikes / 3.0).exp()),
-        format!("{strikes:.2} active strike points"),
+        &|| format!("{strikes:.2} active strike points"),
     );
     let account_age = now - facts.account_created_ms;
     if account_age < p.new_account_ms {
-        push(
-            "new account",
-            gate * W_NEW_ACCOUNT,
-            format!("account {}h old", account_age.max(0) / 3_600_000),
-        );
+        push("new account", gate * W_NEW_ACCOUNT, &|| {
+            format!("account {}h old", account_age.max(0) / 3_600_000)
+        });
     }
     if let Some(joined) = facts.joined_ms {
         if now - joined < p.new_member_ms {
-            push(
-                "new member",
-                gate * W_NEW_MEMBER,
-                format!("joined {} min ago", (now - joined).max(0) / 60_000),
-            );
+            push("new member", gate * W_NEW_MEMBER, &|| {
+                format!("joined {} min ago", (now - joined).max(0) / 60_000)
+            });
         }
     }
     if facts.incident_participant {
-        push(
-            "raid participant",
-            gate * W_INCIDENT,
-            "part of an open raid/brigade incident".to_string(),
-        );
+        push("raid participant", gate * W_INCIDENT, &|| {
+            "part of an open raid/brigade incident".to_string()
+        });
     }
 
     // Flooding counts even when the text is harmless.
     let last_minute = 1 + st.recent.iter().filter(|m| now - m.at_ms < 60_000).count();
     let over = (last_minute as f64 / p.velocity_per_minute - 1.0).clamp(0.0, 1.0);
-    push(
-        "velocity",
-        W_VELOCITY * over,
-        format!("{last_minute} messages in the last minute"),
-    );
+    push("velocity", W_VELOCITY * over, &|| {
+        format!("{last_minute} messages in the last minute")
+    });
     if let Some(fp) = facts.fingerprint {
         let dups = st
             .recent
@@ -309,7 +315,7 @@ pub fn score(p: &BehaviourParams, facts: &MessageFacts, st: &MemberStanding) -> 
         push(
             "duplicates",
             W_DUPLICATES * (dups as f64 / 4.0).min(1.0),
-            format!("{dups} earlier copies in 2 min"),
+            &|| format!("{dups} earlier copies in 2 min"),
         );
     }
 

@@ -201,6 +201,16 @@ fn exemption(policy: &Policy, i: &DecisionInput<'_>) -> Option<&'static str> {
 /// severity against `delete_at`), the sanction from how the member behaves (the behaviour
 /// score against the thresholds, then repeat offence, cooldown and the ladder).
 pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
+    decide_with(policy, i, true)
+}
+
+/// [`decide`] without the texts (summary and moderator reason left empty): the same action,
+/// deletion, timeout, level and notes, for replays that read only those.
+pub fn decide_quiet(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
+    decide_with(policy, i, false)
+}
+
+fn decide_with(policy: &Policy, i: &DecisionInput<'_>, explain: bool) -> Decision {
     let b = i.behaviour;
     let st = i.standing;
     let level = level_for(policy, i.channel_id, b.score);
@@ -261,6 +271,20 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
             .timeout_step(st.active_timeouts(i.now_ms, policy.strike_half_life_ms))
             .as_secs()
     });
+    let dry_run = policy.is_dry_run(i.guild_id);
+    if !explain {
+        return Decision {
+            action,
+            delete_message: delete,
+            timeout_secs,
+            level,
+            dry_run,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+            summary: String::new(),
+            moderator_reason: String::new(),
+            grounds: Vec::new(),
+        };
+    }
     let what = match timeout_secs {
         Some(s) => format!(
             "timeout {}",
@@ -279,7 +303,6 @@ pub fn decide(policy: &Policy, i: &DecisionInput<'_>) -> Decision {
     } else {
         Vec::new()
     };
-    let dry_run = policy.is_dry_run(i.guild_id);
     let message = if delete {
         "deleted"
     } else if abusive {

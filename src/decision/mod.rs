@@ -7,7 +7,7 @@ mod policy;
 mod preview;
 mod whatif;
 
-pub use engine::{decide, with_rule_floor, Action, Decision, DecisionInput};
+pub use engine::{decide, decide_quiet, with_rule_floor, Action, Decision, DecisionInput};
 pub use policy::{
     thresholds_ordered, ExemptionSet, Policy, PolicyError, REPEAT_OFFENCE_POINTS, STRIKE_BAN,
     STRIKE_KICK, STRIKE_TIMEOUT, STRIKE_WARN,
