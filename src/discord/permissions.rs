@@ -95,6 +95,61 @@ pub struct Overwrite {
     pub deny: u64,
 }
 
+/// A snowflake or permission field from Discord's JSON: a decimal string, or a number; 0 when
+/// absent or unreadable.
+pub fn json_u64(v: &serde_json::Value) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// One of a guild's roles, as `GET /guilds/{id}` lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildRole {
+    /// Role id (the guild's own id for @everyone).
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Permission bits.
+    pub permissions: u64,
+    /// Position in the hierarchy (@everyone is 0).
+    pub position: i64,
+}
+
+/// The roles of a guild object (`GET /guilds/{id}`).
+pub fn guild_roles(guild: &serde_json::Value) -> Vec<GuildRole> {
+    guild["roles"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| GuildRole {
+                    id: json_u64(&r["id"]),
+                    name: r["name"].as_str().unwrap_or("?").to_string(),
+                    permissions: json_u64(&r["permissions"]),
+                    position: r["position"].as_i64().unwrap_or(0),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The role ids of a member object (`GET /guilds/{id}/members/{user}`).
+pub fn member_role_ids(member: &serde_json::Value) -> Vec<u64> {
+    member["roles"]
+        .as_array()
+        .map(|a| a.iter().map(json_u64).collect())
+        .unwrap_or_default()
+}
+
+/// Guild-level permissions of a member with `member_roles`: @everyone's (the role whose id is
+/// the guild's) and every one of their roles' together. The owner is not special-cased here.
+pub fn base_permissions(guild_id: u64, roles: &[GuildRole], member_roles: &[u64]) -> u64 {
+    roles
+        .iter()
+        .filter(|r| r.id == guild_id || member_roles.contains(&r.id))
+        .fold(0, |acc, r| acc | r.permissions)
+}
+
 /// A member's permissions in a channel, as Discord computes them: the guild-level
 /// `base` (@everyone and the member's roles), then the @everyone overwrite, the role overwrites
 /// together, and the member's own overwrite. Administrator bypasses overwrites.
@@ -130,6 +185,28 @@ pub fn in_channel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_permissions_are_everyone_and_the_members_roles() {
+        let guild = serde_json::json!({"roles": [
+            {"id": "10", "name": "@everyone", "permissions": "1024", "position": 0},
+            {"id": "11", "name": "mods", "permissions": "8192", "position": 2},
+            {"id": 12, "name": "other", "permissions": 8, "position": 1},
+        ]});
+        let roles = guild_roles(&guild);
+        assert_eq!(roles.len(), 3);
+        assert_eq!(base_permissions(10, &roles, &[]), VIEW_CHANNEL);
+        assert_eq!(
+            base_permissions(
+                10,
+                &roles,
+                &member_role_ids(&serde_json::json!({"roles": ["11"]}))
+            ),
+            VIEW_CHANNEL | MANAGE_MESSAGES
+        );
+        assert_eq!(member_role_ids(&serde_json::json!({})), Vec::<u64>::new());
+        assert_eq!(json_u64(&serde_json::json!("x")), 0);
+    }
 
     #[test]
     fn the_invite_asks_for_exactly_what_the_readme_says() {

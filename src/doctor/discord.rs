@@ -4,10 +4,11 @@
 use super::Check;
 use crate::config::Config;
 use crate::discord::client::http_from_config;
-use crate::discord::permissions::{self, Overwrite};
+use crate::discord::permissions::{
+    self, base_permissions, guild_roles, json_u64, member_role_ids, GuildRole, Overwrite,
+};
 use crate::discord::rest::{RestClient, RestError, RestPolicy};
 use crate::storage::Storage;
-use serde_json::Value;
 use serenity::model::id::{GuildId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,16 +24,6 @@ const GATEWAY_MESSAGE_CONTENT_LIMITED: u64 = 1 << 19;
 
 /// Members compared with the bot's role, per server.
 const MEMBERS_CHECKED: u16 = 1000;
-
-fn sf(v: &Value) -> u64 {
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn bits(v: &Value) -> u64 {
-    sf(v)
-}
 
 /// A REST client for the checks: its own invalid-request budget, no long retries.
 fn client(config: &Config) -> Result<RestClient, String> {
@@ -123,7 +114,7 @@ pub async fn checks_with(
             return;
         }
     };
-    let bot_id = sf(&me["id"]);
+    let bot_id = json_u64(&me["id"]);
     let bot_name = me["username"].as_str().unwrap_or("the bot").to_string();
     out.push(Check::pass(format!(
         "Discord token is valid: logged in as {bot_name} ({bot_id})"
@@ -131,8 +122,8 @@ pub async fn checks_with(
 
     match rest.current_application().await {
         Ok(app) => {
-            let flags = bits(&app["flags"]);
-            let app_id = sf(&app["id"]);
+            let flags = json_u64(&app["flags"]);
+            let app_id = json_u64(&app["id"]);
             out.push(Check::pass(
                 "intents requested: Guilds, Guild Messages, Direct Messages, and the privileged Server Members and Message Content",
             ));
@@ -180,52 +171,14 @@ pub async fn checks_with(
         return;
     }
     for g in &guilds {
-        let id = sf(&g["id"]);
+        let id = json_u64(&g["id"]);
         let name = g["name"].as_str().unwrap_or("?").to_string();
         guild_checks(rest, config, storage, bot_id, id, &name, out).await;
     }
 }
 
-struct Role {
-    id: u64,
-    name: String,
-    permissions: u64,
-    position: i64,
-}
-
-fn roles_of(guild: &Value) -> Vec<Role> {
-    guild["roles"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|r| Role {
-                    id: sf(&r["id"]),
-                    name: r["name"].as_str().unwrap_or("?").to_string(),
-                    permissions: bits(&r["permissions"]),
-                    position: r["position"].as_i64().unwrap_or(0),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn role_ids(member: &Value) -> Vec<u64> {
-    member["roles"]
-        .as_array()
-        .map(|a| a.iter().map(sf).collect())
-        .unwrap_or_default()
-}
-
-/// Guild-level permissions of a member with `roles`: @everyone's and every role's together.
-fn base_permissions(guild_id: u64, roles: &[Role], member_roles: &[u64]) -> u64 {
-    roles
-        .iter()
-        .filter(|r| r.id == guild_id || member_roles.contains(&r.id))
-        .fold(0, |acc, r| acc | r.permissions)
-}
-
 /// The member's highest role (position and name); @everyone (position 0) when none.
-fn top_role<'a>(roles: &'a [Role], member_roles: &[u64]) -> Option<&'a Role> {
+fn top_role<'a>(roles: &'a [GuildRole], member_roles: &[u64]) -> Option<&'a GuildRole> {
     roles
         .iter()
         .filter(|r| member_roles.contains(&r.id))
@@ -257,8 +210,8 @@ async fn guild_checks(
             return;
         }
     };
-    let roles = roles_of(&guild);
-    let my_roles = role_ids(&me);
+    let roles = guild_roles(&guild);
+    let my_roles = member_role_ids(&me);
     let mine = base_permissions(guild_id, &roles, &my_roles);
     let my_top = top_role(&roles, &my_roles);
     let my_role_name = my_top.map_or("@everyone".to_string(), |r| r.name.clone());
@@ -280,7 +233,7 @@ async fn guild_checks(
     // Role hierarchy: Discord refuses timeouts, kicks and bans on members whose highest role
     // is at or above the bot's. Moderators and exempt members are never acted on: skip them.
     let my_position = my_top.map_or(0, |r| r.position);
-    let owner = sf(&guild["owner_id"]);
+    let owner = json_u64(&guild["owner_id"]);
     match rest.guild_members(gid, MEMBERS_CHECKED).await {
         Ok(members) => {
             let moderator_bits = permissions::ADMINISTRATOR
@@ -288,11 +241,11 @@ async fn guild_checks(
                 | permissions::MODERATE_MEMBERS;
             let mut above: Vec<(String, String)> = Vec::new();
             for m in &members {
-                let uid = sf(&m["user"]["id"]);
+                let uid = json_u64(&m["user"]["id"]);
                 if uid == bot_id || uid == owner || m["user"]["bot"].as_bool() == Some(true) {
                     continue;
                 }
-                let their = role_ids(m);
+                let their = member_role_ids(m);
                 let perms = base_permissions(guild_id, &roles, &their);
                 let exempt = config.exemptions.users.contains(&uid)
                     || their.iter().any(|r| config.exemptions.roles.contains(r))
@@ -399,7 +352,7 @@ async fn channel_checks(
             }
             continue;
         };
-        let Some(ch) = channels.iter().find(|c| sf(&c["id"]) == cid) else {
+        let Some(ch) = channels.iter().find(|c| json_u64(&c["id"]) == cid) else {
             out.push(Check::fail(
                 format!("{label}: {key} {cid} does not exist (deleted, or the bot cannot see it)"),
                 format!("in Discord: {set_hint}, or give the bot View Channel there"),
@@ -412,10 +365,10 @@ async fn channel_checks(
             .map(|a| {
                 a.iter()
                     .map(|o| Overwrite {
-                        id: sf(&o["id"]),
+                        id: json_u64(&o["id"]),
                         member: o["type"].as_u64() == Some(1),
-                        allow: bits(&o["allow"]),
-                        deny: bits(&o["deny"]),
+                        allow: json_u64(&o["allow"]),
+                        deny: json_u64(&o["deny"]),
                     })
                     .collect()
             })

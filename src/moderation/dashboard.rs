@@ -5,6 +5,7 @@
 use super::access::Access;
 use super::{Moderation, ServiceError};
 use crate::decision::{replay, Policy, ReplayMessage, WhatIf};
+use crate::discord::permissions::{base_permissions, guild_roles, json_u64, member_role_ids};
 use crate::domain::{setting_keys, Case, GuildSettings};
 use crate::storage::{
     AuditFilter, AuditRow, CaseFilter, DayCount, DecisionRates, Grant, MemberSummary, ReplayRow,
@@ -66,47 +67,22 @@ pub struct Overview {
     pub open_incidents: usize,
 }
 
-fn id_of(v: &serde_json::Value) -> Option<u64> {
-    match v {
-        serde_json::Value::String(s) => s.parse().ok(),
-        serde_json::Value::Number(n) => n.as_u64(),
-        _ => None,
-    }
-}
-
-/// A member's permission bits from the guild's roles: the owner has all; otherwise @everyone's
-/// (the role whose id is the guild's) and each of the member's roles' bits.
+/// A member's permissions from the guild object's roles: the owner has all; otherwise
+/// @everyone's and each of the member's roles' bits.
 pub fn member_permissions(
     guild_id: u64,
     user_id: u64,
     guild: &serde_json::Value,
     member_roles: &[u64],
 ) -> Permissions {
-    if guild.get("owner_id").and_then(id_of) == Some(user_id) {
+    if json_u64(&guild["owner_id"]) == user_id {
         return Permissions::all();
     }
-    let mut bits = 0u64;
-    for role in guild
-        .get("roles")
-        .and_then(|r| r.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let Some(id) = role.get("id").and_then(id_of) else {
-            continue;
-        };
-        if id == guild_id || member_roles.contains(&id) {
-            bits |= role
-                .get("permissions")
-                .and_then(|p| match p {
-                    serde_json::Value::String(s) => s.parse::<u64>().ok(),
-                    serde_json::Value::Number(n) => n.as_u64(),
-                    _ => None,
-                })
-                .unwrap_or(0);
-        }
-    }
-    Permissions::from_bits_truncate(bits)
+    Permissions::from_bits_truncate(base_permissions(
+        guild_id,
+        &guild_roles(guild),
+        member_roles,
+    ))
 }
 
 /// Replays stored rows (oldest first) through `before` and `after`: the CPU part of
@@ -151,13 +127,7 @@ impl Moderation {
             .guild_member(GuildId::new(guild_id), UserId::new(user_id))
             .await
             .ok()?;
-        let roles: Vec<u64> = member
-            .get("roles")
-            .and_then(|r| r.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(id_of)
-            .collect();
+        let roles = member_role_ids(&member);
         let perms = member_permissions(guild_id, user_id, &guild, &roles);
         match self.access(guild_id, perms, &roles) {
             Access::Member => {
