@@ -684,22 +684,6 @@ impl Moderation {
         Ok(draft)
     }
 
-    /// The guild's rules compiled from `settings` (shared with every guild whose rules are the
-    /// same), as the pipeline holds them once the settings are stored.
-    fn guild_rules(
-        &self,
-        guild_id: u64,
-        settings: &GuildSettings,
-    ) -> Result<std::sync::Arc<crate::rules::RuleSet>, String> {
-        let view = self.guilds.get(guild_id);
-        let own: Vec<String> = view.vanity_url_code.iter().cloned().collect();
-        self.guilds.compile(
-            &settings.effective(&self.cfg()).rules,
-            &view.preferred_locale,
-            &own,
-        )
-    }
-
     /// What the bot would do with `text` in a guild: the model's scores, the guild's rules'
     /// hits, and the decision with the guild's policy (deleted by content? the sanction for a
     /// member without history and for one warned the day before). Nothing is recorded.

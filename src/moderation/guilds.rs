@@ -372,6 +372,22 @@ impl Moderation {
         .await
     }
 
+    /// The guild's rules compiled from `settings` (shared with every guild whose rules are the
+    /// same), as the pipeline holds them once the settings are stored.
+    pub(super) fn guild_rules(
+        &self,
+        guild_id: u64,
+        settings: &GuildSettings,
+    ) -> Result<std::sync::Arc<crate::rules::RuleSet>, String> {
+        let view = self.guilds.get(guild_id);
+        let own: Vec<String> = view.vanity_url_code.iter().cloned().collect();
+        self.guilds.compile(
+            &settings.effective(&self.cfg()).rules,
+            &view.preferred_locale,
+            &own,
+        )
+    }
+
     /// Changes a guild's settings with `edit`: read from Postgres (not from this process's
     /// cache: the guild may be served by another process, and a stale copy would undo its
     /// changes), edited, validated against the global configuration, stored with an audit row
@@ -386,13 +402,7 @@ impl Moderation {
         edit(&mut settings).map_err(ServiceError::Invalid)?;
         let cfg = self.cfg();
         // The rules must compile (the settings' own validation checks each term).
-        let view = self.guilds.get(guild_id);
-        self.guilds
-            .compile(
-                &settings.effective(&cfg).rules,
-                &view.preferred_locale,
-                &view.vanity_url_code.iter().cloned().collect::<Vec<_>>(),
-            )
+        self.guild_rules(guild_id, &settings)
             .map_err(ServiceError::Invalid)?;
         let version = match self
             .storage
