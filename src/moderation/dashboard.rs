@@ -67,6 +67,27 @@ pub struct Overview {
     pub open_incidents: usize,
 }
 
+/// Counts one appeal by `user` at `now_ms` in a one-hour sliding window; false (and not
+/// counted) when `per_hour` are already there. A shared-state failure lets it through.
+pub async fn appeal_allowed(
+    store: &dyn crate::state::WindowStore,
+    user: u64,
+    per_hour: u32,
+    now_ms: i64,
+) -> bool {
+    const HOUR_MS: i64 = 3_600_000;
+    let key = format!("appeal:{user}");
+    match store.peek(&key, now_ms, HOUR_MS).await {
+        Ok(w) if w.count >= u64::from(per_hour) => false,
+        _ => {
+            // A member per attempt: two in the same millisecond still count twice.
+            let member = format!("{now_ms}:{:016x}", rand::random::<u64>());
+            let _ = store.touch(&key, &member, now_ms, HOUR_MS, false).await;
+            true
+        }
+    }
+}
+
 /// A member's permissions from the guild object's roles: the owner has all; otherwise
 /// @everyone's and each of the member's roles' bits.
 pub fn member_permissions(
@@ -274,20 +295,12 @@ impl Moderation {
         Ok(self.storage.appeals_of_case(case_id).await?)
     }
 
-    /// Takes one of `user`'s portal appeal tokens (`web.appeals_per_hour`).
+    /// Counts one portal appeal by `user`; false when they already filed `web.appeals_per_hour`
+    /// in the last hour (a sliding window shared by every process). When the shared state
+    /// fails the appeal is let through.
     pub async fn within_appeal_budget(&self, user: u64) -> bool {
         let per_hour = self.cfg().web.appeals_per_hour.max(1);
-        let now = Utc::now().timestamp_millis();
-        // A bucket of `per_hour` tokens refilled at per_hour / 60 per minute.
-        crate::state::WindowStore::take_token(
-            &*self.state,
-            &format!("appeal:{user}"),
-            per_hour,
-            per_hour.div_ceil(60).max(1),
-            now,
-        )
-        .await
-        .unwrap_or(true)
+        appeal_allowed(&*self.state, user, per_hour, Utc::now().timestamp_millis()).await
     }
 
     /// Validates `changes` against the guild's stored settings as `/mod config set` would,
@@ -782,6 +795,30 @@ impl Moderation {
         }
         self.decide_appeal(appeal_id, reviewer, decision, Some(note))
             .await
+    }
+}
+
+#[cfg(test)]
+mod appeal_budget_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn appeals_per_hour_is_a_sliding_hour_not_a_refill_per_minute() {
+        let store = crate::state::MemoryState::new();
+        let t = 1_700_000_000_000i64;
+        assert!(appeal_allowed(&store, 1, 2, t).await);
+        assert!(appeal_allowed(&store, 1, 2, t + 1).await);
+        assert!(!appeal_allowed(&store, 1, 2, t + 2).await);
+        // Minutes later, still within the hour: still refused (refused tries do not count).
+        assert!(!appeal_allowed(&store, 1, 2, t + 30 * 60_000).await);
+        assert!(
+            appeal_allowed(&store, 2, 2, t + 30 * 60_000).await,
+            "per member"
+        );
+        // An hour after the first two, the slots come back.
+        assert!(appeal_allowed(&store, 1, 2, t + 3_600_002).await);
+        assert!(appeal_allowed(&store, 1, 2, t + 3_600_003).await);
+        assert!(!appeal_allowed(&store, 1, 2, t + 3_600_004).await);
     }
 }
 

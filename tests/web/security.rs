@@ -613,3 +613,51 @@ async fn the_dashboard_is_off_without_a_client_secret() {
     // The rest of the daemon runs as usual.
     assert_eq!(d.http_get("/healthz").await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_appeals_are_limited_per_hour_and_a_refused_one_stores_nothing() {
+    let mut o = options();
+    o.env
+        .push(("USMCA_WEB__APPEALS_PER_HOUR".into(), "2".into()));
+    let d = Daemon::start(o).await;
+    let web = Web::new(&d);
+    let mut cases = Vec::new();
+    for i in 0..3 {
+        let (_, id) = seed_case(
+            &d,
+            GUILD,
+            OUTSIDER,
+            CaseAction::Warn,
+            &format!("w{i}"),
+            None,
+        )
+        .await;
+        cases.push(id);
+    }
+    let member = web.login(&d.fake, OUTSIDER).await;
+    let appeal = |id: i64| format!("/me/cases/{id}/appeal");
+    for id in &cases[..2] {
+        let r = web
+            .post(
+                &appeal(*id),
+                Some(&member),
+                &[("csrf", &member.csrf), ("text", "please look again")],
+            )
+            .await;
+        assert!(r.is_redirect(), "{}", r.describe());
+    }
+    // The third within the hour is refused with what to do, and nothing is stored for it.
+    let r = web
+        .post(
+            &appeal(cases[2]),
+            Some(&member),
+            &[("csrf", &member.csrf), ("text", "and this one")],
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.describe());
+    assert!(r.body.contains("wait an hour"), "{}", r.describe());
+    for (id, want) in cases.iter().zip([1, 1, 0]) {
+        let stored = d.storage().appeals_of_case(*id).await.expect("appeals");
+        assert_eq!(stored.len(), want, "case {id}");
+    }
+}
