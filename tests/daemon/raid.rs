@@ -220,38 +220,48 @@ async fn click(d: &Daemon, who: &Author, custom_id: &str) -> crate::fake_discord
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_alerts_raid_controls_ask_to_confirm_then_act_on_every_participant_but_the_exempt() {
-    let raiders: Vec<Author> = (0..12)
-        .map(|i| Author::new(account_aged(Duration::from_secs(86_400), 900 + i), "raider"))
-        .collect();
+/// A daemon where `raiders` join at once (moderator role MOD_ROLE; `exempt` exempt by user),
+/// and the raid alert it posted to the mod log.
+async fn raided(raiders: &[Author], exempt: u64) -> (Daemon, crate::fake_discord::RecordedRequest) {
     let mut opts = Options::default();
     opts.settings.moderator_roles = Some(vec![MOD_ROLE]);
     opts.settings.exemptions = Some(usmca_bot::domain::ExemptionOverrides {
-        users: Some(vec![raiders[0].id]),
+        users: Some(vec![exempt]),
         ..Default::default()
     });
     let d = Daemon::start(opts).await;
-    for r in &raiders {
+    for r in raiders {
         d.fake
             .dispatch("GUILD_MEMBER_ADD", events::guild_member_add(GUILD, r));
     }
     let alert = d
         .request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
-            body(r)["components"].to_string().contains("raid:ban:")
+            body(r)["components"].to_string().contains("raid:")
         })
         .await;
-    let button = |prefix: &str| {
-        body(&alert)["components"][0]["components"]
-            .as_array()
-            .and_then(|b| {
-                b.iter()
-                    .filter_map(|b| b["custom_id"].as_str())
-                    .find(|id| id.starts_with(prefix))
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| panic!("no {prefix} button"))
-    };
+    (d, alert)
+}
+
+/// The custom id of the alert's button starting with `prefix`.
+fn alert_button(alert: &crate::fake_discord::RecordedRequest, prefix: &str) -> String {
+    body(alert)["components"][0]["components"]
+        .as_array()
+        .and_then(|b| {
+            b.iter()
+                .filter_map(|b| b["custom_id"].as_str())
+                .find(|id| id.starts_with(prefix))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no {prefix} button"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alerts_raid_controls_ask_to_confirm_then_act_on_every_participant_but_the_exempt() {
+    let raiders: Vec<Author> = (0..12)
+        .map(|i| Author::new(account_aged(Duration::from_secs(86_400), 900 + i), "raider"))
+        .collect();
+    let (d, alert) = raided(&raiders, raiders[0].id).await;
+    let button = |prefix: &str| alert_button(&alert, prefix);
     let m = Author::new(600_000_000_000_000_888, "moderator").with_roles(&[MOD_ROLE]);
     for r in &raiders[1..] {
         d.request(
@@ -524,31 +534,8 @@ async fn kick_all_asks_to_confirm_then_kicks_each_participant_once_with_a_case_b
         })
         .collect();
     let exempt = &raiders[0];
-    let mut opts = Options::default();
-    opts.settings.moderator_roles = Some(vec![MOD_ROLE]);
-    opts.settings.exemptions = Some(usmca_bot::domain::ExemptionOverrides {
-        users: Some(vec![exempt.id]),
-        ..Default::default()
-    });
-    let d = Daemon::start(opts).await;
-    for r in &raiders {
-        d.fake
-            .dispatch("GUILD_MEMBER_ADD", events::guild_member_add(GUILD, r));
-    }
-    let alert = d
-        .request("POST", &format!("/channels/{MOD_LOG}/messages"), |r| {
-            body(r)["components"].to_string().contains("raid:kick:")
-        })
-        .await;
-    let kick_button = body(&alert)["components"][0]["components"]
-        .as_array()
-        .and_then(|b| {
-            b.iter()
-                .filter_map(|b| b["custom_id"].as_str())
-                .find(|id| id.starts_with("raid:kick:"))
-                .map(str::to_owned)
-        })
-        .expect("a Kick all button");
+    let (d, alert) = raided(&raiders, exempt.id).await;
+    let kick_button = alert_button(&alert, "raid:kick:");
     let incident = kick_button
         .strip_prefix("raid:kick:")
         .unwrap_or_default()
